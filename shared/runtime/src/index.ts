@@ -1,0 +1,9 @@
+export { createLogger } from "./logger.js";
+export { ConfigError, parseEnv, parseDuration, Duration, Bool, Port } from "./config.js";
+export { onShutdown, sleep } from "./shutdown.js";
+export { createRegistry, DURATION_BUCKETS, Registry } from "./metrics.js";
+export { startHealthServer, renderMetrics } from "./health.js";
+export type { LoggerOptions } from "./logger.js";
+export type { Logger } from "pino";
+export type { ShutdownOptions } from "./shutdown.js";
+export type { HealthServer, HealthServerOptions } from "./health.js";
