@@ -1,0 +1,54 @@
+/** Where a call is in its life. */
+export const CallStatus = {
+  Queued: "queued",
+  Running: "running",
+  Succeeded: "succeeded",
+  Failed: "failed",
+  DeadLettered: "dead-lettered",
+  Cancelled: "cancelled",
+} as const;
+export type CallStatus = (typeof CallStatus)[keyof typeof CallStatus];
+
+/** Final states: nothing more happens to the call but its callback. */
+export const FINAL_STATUSES: ReadonlySet<CallStatus> = new Set([
+  CallStatus.Succeeded,
+  CallStatus.Failed,
+  CallStatus.DeadLettered,
+  CallStatus.Cancelled,
+]);
+
+/** Where a call's callback delivery is. */
+export const CallbackState = {
+  None: "none",
+  Pending: "pending",
+  Delivered: "delivered",
+  Failed: "failed",
+} as const;
+export type CallbackState = (typeof CallbackState)[keyof typeof CallbackState];
+
+/** Redis key of a call's status hash. */
+export function callKey(callId: string): string {
+  return `ferry:call:${callId}`;
+}
+
+/** Redis key of a call's stored result body. */
+export function resultKey(callId: string): string {
+  return `ferry:result:${callId}`;
+}
+
+/** The payload of one callback job in the `ferry-callbacks` queue. */
+export interface CallbackJob {
+  callId: string;
+  function: string;
+  url: string;
+  /** The function's HTTP status, sent as `X-Function-Status`. */
+  statusCode: number;
+  /** Seconds the function ran, sent as `X-Duration-Seconds`. */
+  durationSeconds: number;
+  /** When the gateway accepted the call (ms since the epoch), sent as `X-Start-Time` (seconds). */
+  startTime: number;
+  contentType?: string;
+  /** The response body, base64. */
+  body: string;
+  traceparent?: string;
+}

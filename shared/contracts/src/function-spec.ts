@@ -1,0 +1,71 @@
+import { z } from "zod";
+import { DEFAULT_QUEUE } from "./subjects.js";
+import { FunctionName, QueueName } from "./names.js";
+
+/** Watchdog modes (see services/watchdog). */
+export const WatchdogMode = {
+  Http: "http",
+  Fork: "fork",
+  Stream: "stream",
+  Static: "static",
+} as const;
+export type WatchdogMode = (typeof WatchdogMode)[keyof typeof WatchdogMode];
+
+const durationMs = z
+  .union([z.number().int().positive(), z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/)])
+  .transform((v) => (typeof v === "number" ? v : toMs(v)));
+
+function toMs(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match?.[2] as "ms"] ?? 1;
+  return Math.round(Number(match?.[1]) * unit);
+}
+
+/** How the function process is run behind its watchdog. */
+export const WatchdogSpec = z.strictObject({
+  /** Command line of the function process, with shell-like quoting. */
+  fprocess: z.string().min(1).optional(),
+  /** Watchdog mode. */
+  mode: z.enum(["http", "fork", "stream", "static"]).default("http"),
+  /** http mode: where the function process listens. Default: a free port, given to it as PORT. */
+  upstreamUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** static mode: directory to serve. */
+  staticPath: z.string().optional(),
+  /** fork/stream: processes kept started and waiting. */
+  poolSize: z.number().int().min(0).max(1000).optional(),
+  /** Working directory of the function process, relative to the functions file. */
+  workdir: z.string().optional(),
+});
+export type WatchdogSpec = z.infer<typeof WatchdogSpec>;
+
+/** One function: what to run and how to call it. Shared by the CLI, the gateway and workers. */
+export const FunctionSpec = z
+  .strictObject({
+    /** Unique name; the URL path segment and part of NATS subjects. */
+    name: FunctionName,
+    /** Queue its async calls wait in, so one busy function cannot block the others. */
+    queue: QueueName.default(DEFAULT_QUEUE),
+    /** A function already served at this URL (no watchdog started). */
+    url: z.url({ protocol: /^https?$/ }).optional(),
+    /** A function run behind Ferry's watchdog. */
+    watchdog: WatchdogSpec.optional(),
+    /** Environment of the function process. */
+    env: z.record(z.string(), z.string()).default({}),
+    /** Longest a single run may take. */
+    timeout: durationMs.default(60_000),
+    /** Largest request body accepted for this function, in bytes. */
+    maxBodyBytes: z.number().int().positive().optional(),
+  })
+  .refine((f) => (f.url === undefined) !== (f.watchdog === undefined), {
+    message: "set exactly one of `url` and `watchdog`",
+  });
+export type FunctionSpec = z.infer<typeof FunctionSpec>;
+export type FunctionSpecInput = z.input<typeof FunctionSpec>;
+
+/** A `functions.yaml` file: `functions` maps names to specs (the name may be left out). */
+export const FunctionsFile = z.strictObject({
+  /** Format version. */
+  version: z.literal(1).default(1),
+  functions: z.record(FunctionName, z.record(z.string(), z.unknown())),
+});
+export type FunctionsFile = z.infer<typeof FunctionsFile>;

@@ -1,0 +1,96 @@
+import { z } from "zod";
+import { InvocationHeaders as H } from "./headers.js";
+import { CallId, FunctionName, QueueName } from "./names.js";
+
+/** The decoded metadata of one invocation; the message payload is the raw request body. */
+export const Invocation = z.object({
+  /** Unique id of the call; also the message's `Nats-Msg-Id`. */
+  callId: CallId,
+  /** Function to run. */
+  function: FunctionName,
+  /** Queue the call waits in. */
+  queue: QueueName,
+  /** HTTP method of the original request. */
+  method: z.string().regex(/^[A-Z]{1,16}$/),
+  /** Path below the function, starting with `/`. */
+  path: z.string().startsWith("/"),
+  /** Raw query string without `?`, possibly empty. */
+  query: z.string(),
+  /** Where the result is POSTed, if anywhere. */
+  callbackUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** When the gateway accepted the call (ms since the epoch). */
+  enqueuedAt: z.number().int().nonnegative(),
+  /** After this time (ms since the epoch) the call is not run. */
+  deadline: z.number().int().nonnegative().optional(),
+  /** W3C trace context of the caller or the gateway. */
+  traceparent: z.string().optional(),
+  tracestate: z.string().optional(),
+  /** Request headers forwarded to the function, lower-case names. */
+  headers: z.record(z.string(), z.string()),
+});
+export type Invocation = z.infer<typeof Invocation>;
+
+/** Thrown when message headers do not decode into an {@link Invocation}. */
+export class EnvelopeError extends Error {
+  override name = "EnvelopeError";
+  readonly code = "FERRY_ERR_BAD_ENVELOPE";
+}
+
+const HEADER_VALUE = /^[^\r\n]*$/;
+
+/** Encodes an invocation's metadata as NATS header pairs. Rejects values with CR or LF. */
+export function encodeInvocation(inv: Invocation): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [
+    [H.CallId, inv.callId],
+    [H.Function, inv.function],
+    [H.Queue, inv.queue],
+    [H.Method, inv.method],
+    [H.Path, inv.path],
+    [H.Query, inv.query],
+    [H.EnqueuedAt, String(inv.enqueuedAt)],
+  ];
+  if (inv.callbackUrl !== undefined) pairs.push([H.CallbackUrl, inv.callbackUrl]);
+  if (inv.deadline !== undefined) pairs.push([H.Deadline, String(inv.deadline)]);
+  if (inv.traceparent !== undefined) pairs.push([H.Traceparent, inv.traceparent]);
+  if (inv.tracestate !== undefined) pairs.push([H.Tracestate, inv.tracestate]);
+  for (const [name, value] of Object.entries(inv.headers)) {
+    pairs.push([H.ForwardPrefix + name, value]);
+  }
+  for (const [name, value] of pairs) {
+    if (!HEADER_VALUE.test(value)) throw new EnvelopeError(`header ${name} contains CR or LF`);
+  }
+  return pairs;
+}
+
+/** Decodes NATS header pairs (as produced by {@link encodeInvocation}) into an invocation. */
+export function decodeInvocation(pairs: Iterable<readonly [string, string]>): Invocation {
+  const fields: Record<string, string> = {};
+  const headers: Record<string, string> = {};
+  for (const [name, value] of pairs) {
+    if (name.startsWith(H.ForwardPrefix)) headers[name.slice(H.ForwardPrefix.length)] = value;
+    else fields[name] = value;
+  }
+  const result = Invocation.safeParse({
+    callId: fields[H.CallId],
+    function: fields[H.Function],
+    queue: fields[H.Queue],
+    method: fields[H.Method],
+    path: fields[H.Path],
+    query: fields[H.Query] ?? "",
+    callbackUrl: fields[H.CallbackUrl],
+    enqueuedAt: toInt(fields[H.EnqueuedAt]),
+    deadline: toInt(fields[H.Deadline]),
+    traceparent: fields[H.Traceparent],
+    tracestate: fields[H.Tracestate],
+    headers,
+  });
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new EnvelopeError(`bad invocation envelope: ${issue?.path.join(".")}: ${issue?.message}`);
+  }
+  return result.data;
+}
+
+function toInt(value: string | undefined): number | undefined {
+  return value === undefined ? undefined : Number(value);
+}

@@ -1,0 +1,54 @@
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+
+/** Options of {@link connectNats}. */
+export interface ConnectOptions {
+  /** Comma-separated server URLs, e.g. `nats://127.0.0.1:4222`. */
+  servers: string;
+  /** Connection name shown in the server's monitoring. */
+  name: string;
+  logger: Logger;
+  /** Give up if the first connection takes longer. Default: keep trying forever. */
+  firstConnectTimeoutMs?: number;
+}
+
+/**
+ * Connects with unlimited reconnects, so that a NATS restart is survived, and logs every
+ * disconnect and reconnect. `isConnected()` of the result tells readiness.
+ */
+export async function connectNats(opts: ConnectOptions): Promise<NatsConnection> {
+  const log = opts.logger.child({ component: "nats" });
+  const nc = await connect({
+    servers: opts.servers.split(",").map((s) => s.trim()),
+    name: opts.name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    reconnectJitter: 100,
+    pingInterval: 10_000,
+    waitOnFirstConnect: opts.firstConnectTimeoutMs === undefined,
+    ...(opts.firstConnectTimeoutMs !== undefined ? { timeout: opts.firstConnectTimeoutMs } : {}),
+  });
+  log.info({ server: nc.getServer() }, "connected to NATS");
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === "disconnect") log.warn({ server: status.server }, "NATS disconnected");
+      else if (status.type === "reconnect") log.info({ server: status.server }, "NATS reconnected");
+      else if (status.type === "error") log.error({ err: status.error }, "NATS error");
+    }
+  })();
+  return nc;
+}
+
+/** True while the connection is up (not closed, not reconnecting). */
+export function isConnected(nc: NatsConnection): boolean {
+  return !nc.isClosed() && !nc.isDraining() && connectedFlag(nc);
+}
+
+function connectedFlag(nc: NatsConnection): boolean {
+  // The protocol handler knows whether the socket is up; the public API only exposes it through
+  // status events, which a late subscriber could miss.
+  const proto = (nc as unknown as { protocol?: { connected?: boolean } }).protocol;
+  return proto?.connected ?? true;
+}
+
+export type { NatsConnection };

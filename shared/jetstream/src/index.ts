@@ -1,0 +1,13 @@
+export { connectNats, isConnected } from "./connect.js";
+export {
+  provisionStreams,
+  provisionQueueConsumer,
+  streamConfigs,
+  DEFAULT_STREAM_SETTINGS,
+  DEFAULT_CONSUMER_SETTINGS,
+} from "./provision.js";
+export { openFunctionRegistry } from "./registry.js";
+export { toMsgHdrs, fromMsgHdrs } from "./headers.js";
+export type { ConnectOptions, NatsConnection } from "./connect.js";
+export type { StreamSettings, ConsumerSettings } from "./provision.js";
+export type { FunctionRegistry, RegistryOptions } from "./registry.js";

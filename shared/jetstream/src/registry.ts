@@ -1,0 +1,78 @@
+import { Kvm, type KV } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import { FUNCTIONS_BUCKET, FunctionSpec } from "@ferry/contracts";
+
+/** The function registry: the KV bucket `ferry_functions`, watched and mirrored in memory. */
+export interface FunctionRegistry {
+  /** The spec of a function, or undefined when there is no such function. Synchronous. */
+  get(name: string): FunctionSpec | undefined;
+  /** Every registered function. */
+  list(): FunctionSpec[];
+  /** Stores a spec (create or replace); every watching service sees it shortly after. */
+  put(spec: FunctionSpec): Promise<void>;
+  /** Removes a function. */
+  remove(name: string): Promise<void>;
+  /** Calls `fn` after every change seen by the watcher. Returns an unsubscribe function. */
+  onChange(fn: (name: string, spec: FunctionSpec | undefined) => void): () => void;
+  /** Stops watching. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link openFunctionRegistry}. */
+export interface RegistryOptions {
+  logger: Logger;
+  /** Bucket replicas: 1 on one server, 3 in a cluster. */
+  replicas?: number;
+}
+
+/** Opens (creating if needed) the KV bucket and resolves once its current content is loaded. */
+export async function openFunctionRegistry(
+  nc: NatsConnection,
+  opts: RegistryOptions,
+): Promise<FunctionRegistry> {
+  const log = opts.logger.child({ component: "registry" });
+  const kv = await new Kvm(nc).create(FUNCTIONS_BUCKET, { history: 5, replicas: opts.replicas ?? 1 });
+  const specs = new Map<string, FunctionSpec>();
+  const listeners = new Set<(name: string, spec: FunctionSpec | undefined) => void>();
+  const watcher = await kv.watch();
+  let loaded: () => void = () => {};
+  const initial = new Promise<void>((resolve) => (loaded = resolve));
+  if ((await kv.status()).values === 0) loaded();
+
+  void (async () => {
+    for await (const entry of watcher) {
+      const spec = entry.operation === "PUT" ? decode(entry.value, entry.key, log) : undefined;
+      if (spec) specs.set(entry.key, spec);
+      else specs.delete(entry.key);
+      for (const fn of listeners) fn(entry.key, spec);
+      if (!entry.isUpdate && (entry.delta ?? 0) === 0) loaded();
+      if (entry.isUpdate) loaded();
+    }
+  })();
+  await initial;
+  log.debug({ functions: specs.size }, "function registry loaded");
+
+  return {
+    get: (name) => specs.get(name),
+    list: () => [...specs.values()],
+    put: async (spec) => void (await kv.put(spec.name, JSON.stringify(spec))),
+    remove: async (name) => void (await kv.delete(name)),
+    onChange(fn) {
+      listeners.add(fn);
+      return () => listeners.delete(fn);
+    },
+    close: async () => watcher.stop(),
+  };
+}
+
+function decode(value: Uint8Array, key: string, log: Logger): FunctionSpec | undefined {
+  try {
+    return FunctionSpec.parse(JSON.parse(new TextDecoder().decode(value)));
+  } catch (err) {
+    log.error({ err, function: key }, "ignoring an invalid function spec in the registry");
+    return undefined;
+  }
+}
+
+export type { KV };
