@@ -29,26 +29,26 @@ export async function connectNats(opts: ConnectOptions): Promise<NatsConnection>
     ...(opts.firstConnectTimeoutMs !== undefined ? { timeout: opts.firstConnectTimeoutMs } : {}),
   });
   log.info({ server: nc.getServer() }, "connected to NATS");
+  up.set(nc, true);
   void (async () => {
     for await (const status of nc.status()) {
-      if (status.type === "disconnect") log.warn({ server: status.server }, "NATS disconnected");
-      else if (status.type === "reconnect") log.info({ server: status.server }, "NATS reconnected");
-      else if (status.type === "error") log.error({ err: status.error }, "NATS error");
+      if (status.type === "disconnect") {
+        up.set(nc, false);
+        log.warn({ server: status.server }, "NATS disconnected");
+      } else if (status.type === "reconnect") {
+        up.set(nc, true);
+        log.info({ server: status.server }, "NATS reconnected");
+      } else if (status.type === "error") log.error({ err: status.error }, "NATS error");
     }
   })();
   return nc;
 }
 
-/** True while the connection is up (not closed, not reconnecting). */
-export function isConnected(nc: NatsConnection): boolean {
-  return !nc.isClosed() && !nc.isDraining() && connectedFlag(nc);
-}
+const up = new WeakMap<NatsConnection, boolean>();
 
-function connectedFlag(nc: NatsConnection): boolean {
-  // The protocol handler knows whether the socket is up; the public API only exposes it through
-  // status events, which a late subscriber could miss.
-  const proto = (nc as unknown as { protocol?: { connected?: boolean } }).protocol;
-  return proto?.connected ?? true;
+/** True while the connection is up: not closed, not draining, not between disconnect and reconnect. */
+export function isConnected(nc: NatsConnection): boolean {
+  return !nc.isClosed() && !nc.isDraining() && up.get(nc) !== false;
 }
 
 export type { NatsConnection };

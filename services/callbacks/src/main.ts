@@ -1,0 +1,45 @@
+import { Redis } from "ioredis";
+import { ConfigError, createLogger, createRegistry, onShutdown, startHealthServer } from "@ferry/runtime";
+import { loadConfig, type CallbacksConfig } from "./config.js";
+import { createCallbackWorker } from "./worker.js";
+
+function config(): CallbacksConfig {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`callbacks: ${err.message}\n`);
+    process.exit(1);
+  }
+}
+
+const cfg = config();
+const logger = createLogger({ name: "callbacks", level: cfg.LOG_LEVEL });
+const redis = new Redis(cfg.REDIS_URL, { maxRetriesPerRequest: null });
+const bullRedis = new Redis(cfg.REDIS_URL, { maxRetriesPerRequest: null });
+const metricsRegistry = createRegistry();
+const worker = createCallbackWorker({
+  redis,
+  bullRedis,
+  logger,
+  concurrency: cfg.CONCURRENCY,
+  timeoutMs: cfg.CALLBACK_TIMEOUT,
+  metricsRegistry,
+});
+let stopping = false;
+const health = await startHealthServer({
+  port: cfg.HEALTH_PORT,
+  ready: () => !stopping && redis.status === "ready",
+  registries: [metricsRegistry, createRegistry({ defaults: true })],
+});
+logger.info({ healthPort: health.port }, "callbacks started");
+
+onShutdown(
+  async () => {
+    stopping = true;
+    await worker.stop();
+    await Promise.all([redis.quit(), bullRedis.quit()]);
+    await health.close();
+  },
+  { logger },
+);

@@ -1,0 +1,75 @@
+import { Worker, type Job } from "bullmq";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import { Counter, type Registry } from "prom-client";
+import { CALLBACK_QUEUE, CallbackState, callKey, type CallbackJob } from "@ferry/contracts";
+import { createRegistry } from "@ferry/runtime";
+import { CallbackSender } from "./deliver.js";
+
+/** Options of {@link createCallbackWorker}. */
+export interface CallbackWorkerOptions {
+  /** Redis for BullMQ (needs `maxRetriesPerRequest: null`). */
+  bullRedis: Redis;
+  /** Redis for call status. */
+  redis: Redis;
+  logger: Logger;
+  /** Deliveries in flight at once. Default 50. */
+  concurrency?: number;
+  /** Timeout of one delivery attempt. Default 10 s. */
+  timeoutMs?: number;
+  metricsRegistry?: Registry;
+}
+
+/** A running callback worker. */
+export interface CallbackWorker {
+  /** Finishes deliveries in flight, then stops. */
+  stop(): Promise<void>;
+}
+
+/** Consumes `ferry-callbacks` and delivers each result; the call's status records the outcome. */
+export function createCallbackWorker(opts: CallbackWorkerOptions): CallbackWorker {
+  const log = opts.logger.child({ component: "callbacks" });
+  const sender = new CallbackSender({ timeoutMs: opts.timeoutMs ?? 10_000 });
+  const deliveries = new Counter({
+    name: "callback_deliveries_total",
+    help: "Callback delivery attempts, by outcome",
+    labelNames: ["outcome"],
+    registers: [opts.metricsRegistry ?? createRegistry()],
+  });
+  const record = (callId: string, fields: Record<string, string | number>): Promise<unknown> =>
+    opts.redis.hset(callKey(callId), fields);
+
+  const worker = new Worker<CallbackJob>(
+    CALLBACK_QUEUE,
+    async (job: Job<CallbackJob>) => {
+      const attempt = job.attemptsMade + 1;
+      const status = await sender.send(job.data, attempt);
+      await record(job.data.callId, { callbackState: CallbackState.Delivered, callbackAttempts: attempt });
+      deliveries.inc({ outcome: "delivered" });
+      log.info({ callId: job.data.callId, function: job.data.function, attempt, status }, "callback delivered");
+    },
+    { connection: opts.bullRedis, concurrency: opts.concurrency ?? 50 },
+  );
+  worker.on("failed", (job, err) => {
+    if (!job) return;
+    const attempts = job.attemptsMade;
+    const final = attempts >= (job.opts.attempts ?? 1) || err.name === "UnrecoverableError";
+    deliveries.inc({ outcome: final ? "failed" : "retry" });
+    const ctx = { callId: job.data.callId, function: job.data.function, attempt: attempts, err: err.message };
+    if (final) log.warn(ctx, "callback delivery failed for good");
+    else log.info(ctx, "callback delivery failed, will retry");
+    void record(job.data.callId, {
+      callbackState: final ? CallbackState.Failed : CallbackState.Pending,
+      callbackAttempts: attempts,
+      callbackError: err.message,
+    }).catch(() => {});
+  });
+  worker.on("error", (err) => log.error({ err }, "callback worker error"));
+
+  return {
+    async stop() {
+      await worker.close();
+      await sender.close();
+    },
+  };
+}

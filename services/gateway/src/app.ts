@@ -1,0 +1,42 @@
+import type { FastifyInstance } from "fastify";
+import type { JetStreamClient } from "@nats-io/jetstream";
+import type { Registry } from "prom-client";
+import type { FunctionRegistry } from "@ferry/jetstream";
+import { installErrorHandlers } from "./errors.js";
+import { createGatewayMetrics } from "./metrics.js";
+import { asyncFunctionRoutes } from "./routes/async-function.js";
+import { healthRoutes } from "./routes/health.js";
+
+/** Everything the gateway's routes need. */
+export interface GatewayAppOptions {
+  js: JetStreamClient;
+  registry: FunctionRegistry;
+  /** Registry the gateway's metrics are added to; also served on `/metrics`. */
+  metricsRegistry: Registry;
+  /** Extra registries served on `/metrics` (e.g. process metrics, other services in `ferry up`). */
+  extraRegistries?: Registry[];
+  /** Readiness: false while NATS is unreachable or the gateway is shutting down. */
+  ready: () => boolean;
+  maxBodyBytes: number;
+  publishTimeoutMs: number;
+}
+
+/** The gateway as a Fastify plugin: raw bodies, JSON errors, async invocation and health routes. */
+export async function gatewayApp(app: FastifyInstance, opts: GatewayAppOptions): Promise<void> {
+  // Bodies are passed to functions untouched, whatever their type.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+  installErrorHandlers(app);
+  const metrics = createGatewayMetrics(opts.metricsRegistry);
+  asyncFunctionRoutes(app, {
+    js: opts.js,
+    registry: opts.registry,
+    metrics,
+    maxBodyBytes: opts.maxBodyBytes,
+    publishTimeoutMs: opts.publishTimeoutMs,
+  });
+  healthRoutes(app, {
+    ready: opts.ready,
+    registries: [opts.metricsRegistry, ...(opts.extraRegistries ?? [])],
+  });
+}

@@ -1,0 +1,47 @@
+import { jetstreamManager } from "@nats-io/jetstream";
+import { ConfigError, createLogger, createRegistry, onShutdown } from "@ferry/runtime";
+import { connectNats, openFunctionRegistry, provisionStreams } from "@ferry/jetstream";
+import { loadConfig, type GatewayConfig } from "./config.js";
+import { createGateway } from "./server.js";
+
+function config(): GatewayConfig {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`gateway: ${err.message}\n`);
+    process.exit(1);
+  }
+}
+
+const cfg = config();
+const logger = createLogger({ name: "gateway", level: cfg.LOG_LEVEL });
+const nc = await connectNats({ servers: cfg.NATS_URL, name: "ferry-gateway", logger });
+await provisionStreams(await jetstreamManager(nc), {
+  replicas: cfg.STREAM_REPLICAS,
+  dedupeWindowMs: cfg.DEDUPE_WINDOW,
+  maxMsgBytes: cfg.STREAM_MAX_MSG_BYTES,
+  eventsMaxAgeMs: 7 * 24 * 3_600_000,
+  dlqMaxAgeMs: 14 * 24 * 3_600_000,
+});
+const registry = await openFunctionRegistry(nc, { logger, replicas: cfg.STREAM_REPLICAS });
+const gateway = await createGateway({
+  nc,
+  registry,
+  logger,
+  maxBodyBytes: cfg.MAX_BODY_BYTES,
+  publishTimeoutMs: cfg.PUBLISH_TIMEOUT,
+  extraRegistries: [createRegistry({ defaults: true })],
+  drainDelayMs: 2_000,
+});
+const port = await gateway.listen(cfg.PORT, cfg.HOST);
+logger.info({ port }, "gateway listening");
+
+onShutdown(
+  async () => {
+    await gateway.close();
+    await registry.close();
+    await nc.drain();
+  },
+  { logger },
+);

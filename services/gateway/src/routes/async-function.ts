@@ -1,0 +1,141 @@
+import { randomUUID } from "node:crypto";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { JetStreamClient } from "@nats-io/jetstream";
+import {
+  CALL_ID_PATTERN,
+  FerryError,
+  HttpHeaders,
+  NAME_PATTERN,
+  UNFORWARDED_HEADERS,
+  encodeInvocation,
+  invokeSubject,
+  type FunctionSpec,
+  type Invocation,
+} from "@ferry/contracts";
+import { toMsgHdrs, type FunctionRegistry } from "@ferry/jetstream";
+import type { GatewayMetrics } from "../metrics.js";
+
+/** What the async route needs. */
+export interface AsyncRouteOptions {
+  js: JetStreamClient;
+  registry: FunctionRegistry;
+  metrics: GatewayMetrics;
+  /** Largest body accepted, bytes. */
+  maxBodyBytes: number;
+  /** Longest wait for the publish ack. */
+  publishTimeoutMs: number;
+}
+
+type Params = { name: string; "*"?: string };
+
+/** `POST /async-function/:name[/*]`: publish the call to JetStream, answer 202 after its ack. */
+export function asyncFunctionRoutes(app: FastifyInstance, opts: AsyncRouteOptions): void {
+  const handler = (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply): Promise<unknown> =>
+    accept(req, reply, opts);
+  const routeOpts = { bodyLimit: opts.maxBodyBytes };
+  app.post<{ Params: Params }>("/async-function/:name", routeOpts, handler);
+  app.post<{ Params: Params }>("/async-function/:name/*", routeOpts, handler);
+}
+
+async function accept(
+  req: FastifyRequest<{ Params: Params }>,
+  reply: FastifyReply,
+  opts: AsyncRouteOptions,
+): Promise<unknown> {
+  const started = process.hrtime.bigint();
+  const spec = lookup(opts.registry, req.params.name);
+  const inv = toInvocation(req, spec);
+  const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  const log = req.log.child({ callId: inv.callId, function: spec.name });
+  try {
+    const ack = await opts.js.publish(invokeSubject(spec.queue, spec.name), body, {
+      msgID: inv.callId,
+      headers: toMsgHdrs(encodeInvocation(inv)),
+      timeout: opts.publishTimeoutMs,
+    });
+    log.debug({ seq: ack.seq, duplicate: ack.duplicate }, "call queued");
+  } catch (err) {
+    opts.metrics.invocations.inc({ function_name: spec.name, code: "503" });
+    log.warn({ err }, "publish to JetStream failed");
+    reply.header("retry-after", "1");
+    throw new FerryError("Unavailable", "the queue is unavailable, retry later", { cause: err });
+  }
+  opts.metrics.invocations.inc({ function_name: spec.name, code: "202" });
+  opts.metrics.acceptSeconds.observe(
+    { function_name: spec.name },
+    Number(process.hrtime.bigint() - started) / 1e9,
+  );
+  return reply
+    .code(202)
+    .header("x-call-id", inv.callId)
+    .header("x-start-time", String(inv.enqueuedAt * 1_000_000))
+    .send({ callId: inv.callId, status: "queued" });
+}
+
+function lookup(registry: FunctionRegistry, name: string): FunctionSpec {
+  const spec = NAME_PATTERN.test(name) ? registry.get(name) : undefined;
+  if (!spec) throw new FerryError("FunctionNotFound", `function "${name}" not found`);
+  return spec;
+}
+
+function toInvocation(req: FastifyRequest<{ Params: Params }>, spec: FunctionSpec): Invocation {
+  const inv: Invocation = {
+    callId: callIdOf(req),
+    function: spec.name,
+    queue: spec.queue,
+    method: req.method,
+    path: "/" + (req.params["*"] ?? ""),
+    query: queryOf(req.url),
+    enqueuedAt: Date.now(),
+    headers: forwardedHeaders(req),
+  };
+  const callbackUrl = callbackUrlOf(req);
+  if (callbackUrl) inv.callbackUrl = callbackUrl;
+  const traceparent = req.headers.traceparent;
+  if (typeof traceparent === "string") inv.traceparent = traceparent;
+  const tracestate = req.headers.tracestate;
+  if (typeof tracestate === "string") inv.tracestate = tracestate;
+  return inv;
+}
+
+function callIdOf(req: FastifyRequest): string {
+  const given = req.headers[HttpHeaders.CallId];
+  if (given === undefined) return randomUUID();
+  if (typeof given !== "string" || !CALL_ID_PATTERN.test(given)) {
+    throw new FerryError("BadCallId", "X-Call-Id must be 1-128 letters, digits, '.', '_' or '-'");
+  }
+  return given;
+}
+
+function callbackUrlOf(req: FastifyRequest): string | undefined {
+  const raw = req.headers[HttpHeaders.CallbackUrl];
+  if (raw === undefined || raw === "") return undefined;
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  let url: URL;
+  try {
+    url = new URL(value ?? "");
+  } catch {
+    throw new FerryError("BadCallbackUrl", "X-Callback-Url must be an absolute http or https URL");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new FerryError("BadCallbackUrl", "X-Callback-Url must use http or https");
+  }
+  if (url.username || url.password) {
+    throw new FerryError("BadCallbackUrl", "X-Callback-Url must not carry credentials");
+  }
+  return url.href;
+}
+
+function queryOf(url: string): string {
+  const i = url.indexOf("?");
+  return i < 0 ? "" : url.slice(i + 1);
+}
+
+function forwardedHeaders(req: FastifyRequest): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined || UNFORWARDED_HEADERS.has(name)) continue;
+    out[name] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  return out;
+}

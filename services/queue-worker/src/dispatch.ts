@@ -1,0 +1,96 @@
+import { Agent, errors, type Dispatcher } from "undici";
+import { HttpHeaders, type Invocation } from "@ferry/contracts";
+
+/** What a function answered, or why it could not be reached. */
+export type DispatchResult =
+  | {
+      kind: "response";
+      statusCode: number;
+      contentType: string | undefined;
+      body: Buffer;
+      /** True when the watchdog, not the function, produced the response. */
+      internal: boolean;
+      durationMs: number;
+    }
+  | { kind: "unreachable"; error: string; durationMs: number }
+  | { kind: "timeout"; error: string; durationMs: number };
+
+/** Sends invocations to function endpoints over keep-alive connections. */
+export class Dispatch {
+  readonly #agent: Dispatcher;
+
+  constructor(opts: { connectionsPerOrigin?: number } = {}) {
+    this.#agent = new Agent({
+      keepAliveTimeout: 30_000,
+      connections: opts.connectionsPerOrigin ?? 256,
+      pipelining: 1,
+    });
+  }
+
+  /** Calls `endpoint` with the invocation's method, path, query, headers and body. */
+  async call(
+    endpoint: string,
+    inv: Invocation,
+    body: Uint8Array,
+    opts: { timeoutMs: number; attempt: number; signal?: AbortSignal },
+  ): Promise<DispatchResult> {
+    const started = performance.now();
+    const base = new URL(endpoint);
+    const path = joinPath(base.pathname, inv.path) + (inv.query ? `?${inv.query}` : "");
+    try {
+      const res = await this.#agent.request({
+        origin: base.origin,
+        path,
+        method: inv.method as Dispatcher.HttpMethod,
+        headers: requestHeaders(inv, opts.attempt),
+        body,
+        headersTimeout: opts.timeoutMs,
+        bodyTimeout: opts.timeoutMs,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      const payload = Buffer.from(await res.body.arrayBuffer());
+      const contentType = res.headers["content-type"];
+      return {
+        kind: "response",
+        statusCode: res.statusCode,
+        contentType: Array.isArray(contentType) ? contentType[0] : contentType,
+        body: payload,
+        internal: res.headers[HttpHeaders.Internal] !== undefined,
+        durationMs: performance.now() - started,
+      };
+    } catch (err) {
+      const durationMs = performance.now() - started;
+      if (err instanceof errors.HeadersTimeoutError || err instanceof errors.BodyTimeoutError) {
+        return { kind: "timeout", error: `the function did not answer in ${opts.timeoutMs} ms`, durationMs };
+      }
+      return { kind: "unreachable", error: describe(err), durationMs };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#agent.close();
+  }
+}
+
+function requestHeaders(inv: Invocation, attempt: number): Record<string, string> {
+  const headers: Record<string, string> = { ...inv.headers };
+  headers[HttpHeaders.CallId] = inv.callId;
+  headers[HttpHeaders.Attempt] = String(attempt);
+  if (inv.callbackUrl) headers[HttpHeaders.CallbackUrl] = inv.callbackUrl;
+  if (inv.traceparent) headers.traceparent = inv.traceparent;
+  if (inv.tracestate) headers.tracestate = inv.tracestate;
+  return headers;
+}
+
+function joinPath(basePath: string, path: string): string {
+  if (basePath === "/" || basePath === "") return path;
+  return basePath.replace(/\/+$/, "") + path;
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: string }).code;
+    return code ? `${code}: ${err.message}` : err.message;
+  }
+  return String(err);
+}

@@ -1,0 +1,55 @@
+import { Redis } from "ioredis";
+import { ConfigError, createLogger, createRegistry, onShutdown, startHealthServer } from "@ferry/runtime";
+import { connectNats, isConnected, openFunctionRegistry } from "@ferry/jetstream";
+import { loadConfig, type WorkerConfig } from "./config.js";
+import { createQueueWorker } from "./worker.js";
+
+function config(): WorkerConfig {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`queue-worker: ${err.message}\n`);
+    process.exit(1);
+  }
+}
+
+const cfg = config();
+const logger = createLogger({ name: "queue-worker", level: cfg.LOG_LEVEL });
+const nc = await connectNats({ servers: cfg.NATS_URL, name: "ferry-queue-worker", logger });
+const redis = new Redis(cfg.REDIS_URL, { maxRetriesPerRequest: null });
+const bullRedis = new Redis(cfg.REDIS_URL, { maxRetriesPerRequest: null });
+const registry = await openFunctionRegistry(nc, { logger, replicas: cfg.STREAM_REPLICAS });
+const metricsRegistry = createRegistry();
+const worker = await createQueueWorker({
+  nc,
+  redis,
+  bullRedis,
+  registry,
+  logger,
+  ...(cfg.QUEUES && cfg.QUEUES.length > 0 ? { queues: cfg.QUEUES } : {}),
+  maxInflight: cfg.MAX_INFLIGHT,
+  consumer: { ackWaitMs: cfg.ACK_WAIT, maxDeliver: cfg.MAX_DELIVER, maxAckPending: cfg.MAX_ACK_PENDING },
+  statusTtlSeconds: Math.ceil(cfg.STATUS_TTL / 1000),
+  maxStoredResultBytes: cfg.MAX_STORED_RESULT_BYTES,
+  metricsRegistry,
+});
+let stopping = false;
+const health = await startHealthServer({
+  port: cfg.HEALTH_PORT,
+  ready: () => !stopping && isConnected(nc) && redis.status === "ready",
+  registries: [metricsRegistry, createRegistry({ defaults: true })],
+});
+logger.info({ queues: worker.queues(), healthPort: health.port }, "queue-worker started");
+
+onShutdown(
+  async () => {
+    stopping = true;
+    await worker.stop(cfg.SHUTDOWN_DEADLINE);
+    await registry.close();
+    await nc.drain();
+    await Promise.all([redis.quit(), bullRedis.quit()]);
+    await health.close();
+  },
+  { logger, deadlineMs: cfg.SHUTDOWN_DEADLINE + 5_000 },
+);

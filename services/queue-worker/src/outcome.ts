@@ -1,0 +1,112 @@
+import type { Redis } from "ioredis";
+import type { Queue } from "bullmq";
+import {
+  CallStatus,
+  CallbackState,
+  callKey,
+  resultKey,
+  type CallbackJob,
+  type Invocation,
+} from "@ferry/contracts";
+
+/** The final outcome of one call, as the worker saw it. */
+export interface FinalOutcome {
+  status: typeof CallStatus.Succeeded | typeof CallStatus.Failed;
+  statusCode: number;
+  contentType: string | undefined;
+  body: Buffer;
+  attempts: number;
+  startedAt: number;
+  finishedAt: number;
+  durationMs: number;
+  error?: string;
+}
+
+/** Options of {@link OutcomeRecorder}. */
+export interface RecorderOptions {
+  /** Seconds a call's status and result are kept. */
+  ttlSeconds: number;
+  /** Results larger than this are delivered but not stored. */
+  maxStoredResultBytes: number;
+  /** Retry policy of callback jobs. */
+  callbackAttempts: number;
+  callbackBackoffMs: number;
+  /** Identifies this worker in call records. */
+  workerId: string;
+}
+
+/** Writes call status to Redis and enqueues callback jobs. */
+export class OutcomeRecorder {
+  constructor(
+    private readonly redis: Redis,
+    private readonly callbacks: Queue,
+    private readonly opts: RecorderOptions,
+  ) {}
+
+  /** Marks a call as running (attempt N, started now). */
+  async running(inv: Invocation, attempt: number, startedAt: number): Promise<void> {
+    const key = callKey(inv.callId);
+    await this.redis
+      .multi()
+      .hset(key, {
+        callId: inv.callId,
+        function: inv.function,
+        queue: inv.queue,
+        status: CallStatus.Running,
+        attempts: attempt,
+        enqueuedAt: inv.enqueuedAt,
+        startedAt,
+        worker: this.opts.workerId,
+        callbackUrl: inv.callbackUrl ?? "",
+        callbackState: inv.callbackUrl ? CallbackState.Pending : CallbackState.None,
+      })
+      .expire(key, this.opts.ttlSeconds)
+      .exec();
+  }
+
+  /** Stores the final outcome and result, then enqueues the callback. Resolves when both are safe. */
+  async final(inv: Invocation, out: FinalOutcome): Promise<void> {
+    const key = callKey(inv.callId);
+    const stored = out.body.length <= this.opts.maxStoredResultBytes;
+    const tx = this.redis
+      .multi()
+      .hset(key, {
+        status: out.status,
+        statusCode: out.statusCode,
+        attempts: out.attempts,
+        finishedAt: out.finishedAt,
+        durationMs: Math.round(out.durationMs),
+        contentType: out.contentType ?? "",
+        resultBytes: out.body.length,
+        resultStored: stored ? 1 : 0,
+        error: out.error ?? "",
+      })
+      .expire(key, this.opts.ttlSeconds);
+    if (stored) tx.set(resultKey(inv.callId), out.body, "EX", this.opts.ttlSeconds);
+    await tx.exec();
+    if (inv.callbackUrl) await this.enqueueCallback(inv, out);
+  }
+
+  private async enqueueCallback(inv: Invocation, out: FinalOutcome): Promise<void> {
+    const job: CallbackJob = {
+      callId: inv.callId,
+      function: inv.function,
+      url: inv.callbackUrl ?? "",
+      statusCode: out.statusCode,
+      durationSeconds: out.durationMs / 1000,
+      startTime: inv.enqueuedAt,
+      body: out.body.toString("base64"),
+      ...(out.contentType ? { contentType: out.contentType } : {}),
+      ...(inv.traceparent ? { traceparent: inv.traceparent } : {}),
+    };
+    // The job id is the call id: a call that runs twice (worker died after this point but before
+    // its ack) gets one callback, not two.
+    await this.callbacks.add("deliver", job, {
+      jobId: inv.callId,
+      attempts: this.opts.callbackAttempts,
+      backoff: { type: "exponential", delay: this.opts.callbackBackoffMs, jitter: 0.5 },
+      removeOnComplete: { age: this.opts.ttlSeconds, count: 10_000 },
+      removeOnFail: { age: this.opts.ttlSeconds },
+    });
+  }
+}
