@@ -7,13 +7,15 @@ export default class SummaryReporter implements Reporter {
     let failed = errors.length;
     let skipped = 0;
     for (const mod of modules) {
-      if (mod.state() === "failed" && [...mod.children.allTests()].length === 0) failed++;
+      let failedHere = 0;
       for (const test of mod.children.allTests()) {
         const state = test.result().state;
         if (state === "passed") passed++;
-        else if (state === "failed") failed++;
+        else if (state === "failed") failedHere++;
         else skipped++;
       }
+      // A module that failed outside its tests (import error, failing hook) counts as one failure.
+      failed += mod.state() === "failed" && failedHere === 0 ? 1 : failedHere;
     }
     const tail = skipped > 0 ? `, ${skipped} skipped` : "";
     process.stdout.write(`\n${passed} passed, ${failed} failed${tail}\n`);

@@ -38,10 +38,13 @@ export class CallbackSender {
       status = res.statusCode;
       await res.body.dump();
     } catch (err) {
-      throw new DeliveryError(`callback to ${url.origin} failed: ${(err as Error).message}`, { cause: err });
+      throw new DeliveryError(`callback to ${url.origin} failed: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     if (status === 410) throw new UnrecoverableError("callback receiver answered 410 Gone");
-    if (status < 200 || status >= 300) throw new DeliveryError(`callback receiver answered ${status}`);
+    if (status < 200 || status >= 300)
+      throw new DeliveryError(`callback receiver answered ${status}`);
     return status;
   }
 

@@ -1,5 +1,11 @@
 import { Redis } from "ioredis";
-import { ConfigError, createLogger, createRegistry, onShutdown, startHealthServer } from "@ferry/runtime";
+import {
+  ConfigError,
+  createLogger,
+  createRegistry,
+  onShutdown,
+  startHealthServer,
+} from "@ferry/runtime";
 import { loadConfig, type CallbacksConfig } from "./config.js";
 import { createCallbackWorker } from "./worker.js";
 

@@ -44,9 +44,15 @@ export function createCallbackWorker(opts: CallbackWorkerOptions): CallbackWorke
     async (job: Job<CallbackJob>) => {
       const attempt = job.attemptsMade + 1;
       const status = await sender.send(job.data, attempt);
-      await record(job.data.callId, { callbackState: CallbackState.Delivered, callbackAttempts: attempt });
+      await record(job.data.callId, {
+        callbackState: CallbackState.Delivered,
+        callbackAttempts: attempt,
+      });
       deliveries.inc({ outcome: "delivered" });
-      log.info({ callId: job.data.callId, function: job.data.function, attempt, status }, "callback delivered");
+      log.info(
+        { callId: job.data.callId, function: job.data.function, attempt, status },
+        "callback delivered",
+      );
     },
     { connection: opts.bullRedis, concurrency: opts.concurrency ?? 50 },
   );
@@ -55,7 +61,12 @@ export function createCallbackWorker(opts: CallbackWorkerOptions): CallbackWorke
     const attempts = job.attemptsMade;
     const final = attempts >= (job.opts.attempts ?? 1) || err.name === "UnrecoverableError";
     deliveries.inc({ outcome: final ? "failed" : "retry" });
-    const ctx = { callId: job.data.callId, function: job.data.function, attempt: attempts, err: err.message };
+    const ctx = {
+      callId: job.data.callId,
+      function: job.data.function,
+      attempt: attempts,
+      err: err.message,
+    };
     if (final) log.warn(ctx, "callback delivery failed for good");
     else log.info(ctx, "callback delivery failed, will retry");
     void record(job.data.callId, {

@@ -10,9 +10,17 @@ export const GatewayConfig = z.object({
   /** NATS server URLs, comma-separated. */
   NATS_URL: z.string().default("nats://127.0.0.1:4222"),
   /** Largest request body accepted, in bytes (at most the stream's message limit for now). */
-  MAX_BODY_BYTES: z.coerce.number().int().positive().default(1024 * 1024 - 64 * 1024),
+  MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024 - 64 * 1024),
   /** Largest message the FERRY_INVOKE stream stores, in bytes (body plus headers). */
-  STREAM_MAX_MSG_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
+  STREAM_MAX_MSG_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
   /** JetStream stream replicas: 1 for one server, 3 in a cluster. */
   STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   /** How long JetStream drops a repeated call id (`Nats-Msg-Id`). */

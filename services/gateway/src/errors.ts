@@ -10,14 +10,19 @@ export function installErrorHandlers(app: FastifyInstance): void {
     }
     const status = err.statusCode ?? 500;
     if (status === 413) {
-      return reply.code(413).send(errorBody("PayloadTooLarge", "request body is larger than the limit"));
+      return reply
+        .code(413)
+        .send(errorBody("PayloadTooLarge", "request body is larger than the limit"));
     }
     if (status === 415) return reply.code(415).send(errorBody("UnsupportedMediaType", err.message));
-    if (status >= 400 && status < 500) return reply.code(status).send(errorBody("BadRequest", err.message));
+    if (status >= 400 && status < 500)
+      return reply.code(status).send(errorBody("BadRequest", err.message));
     req.log.error({ err }, "unhandled error");
     return reply.code(500).send(errorBody("Internal", "internal error"));
   });
   app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send(errorBody("NotFound", `no route for ${req.method} ${req.url.split("?")[0]}`)),
+    reply
+      .code(404)
+      .send(errorBody("NotFound", `no route for ${req.method} ${req.url.split("?")[0]}`)),
   );
 }

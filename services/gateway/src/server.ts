@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { jetstream } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
@@ -37,7 +37,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   let closing = false;
   const app = Fastify({
     loggerInstance: opts.logger.child({ component: "gateway" }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // One log line per call is written by the route, with the call id; none per HTTP request.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.maxBodyBytes,
     // Calls are accepted in milliseconds; a client that sends slower than this is cut off.
     requestTimeout: 60_000,

@@ -10,7 +10,12 @@ export const WorkerConfig = z.object({
   /** Queues to serve, comma-separated; empty serves every queue functions name. */
   QUEUES: z
     .string()
-    .transform((s) => s.split(",").map((q) => q.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(",")
+        .map((q) => q.trim())
+        .filter(Boolean),
+    )
     .optional(),
   /** Calls run at once, per queue, by this worker. */
   MAX_INFLIGHT: z.coerce.number().int().min(1).max(10_000).default(100),
@@ -23,7 +28,11 @@ export const WorkerConfig = z.object({
   /** How long call status and results are kept. */
   STATUS_TTL: Duration.default(86_400_000),
   /** Results larger than this are delivered but not stored (bytes). */
-  MAX_STORED_RESULT_BYTES: z.coerce.number().int().min(0).default(1024 * 1024),
+  MAX_STORED_RESULT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(1024 * 1024),
   /** Longest wait for running calls at shutdown before they are handed back. */
   SHUTDOWN_DEADLINE: Duration.default(30_000),
   /** Port of /healthz, /readyz and /metrics. */

@@ -86,7 +86,12 @@ export async function startQueueLoop(queue: string, deps: QueueLoopDeps): Promis
   };
 }
 
-async function handle(msg: JsMsg, deps: QueueLoopDeps, log: Logger, signal: AbortSignal): Promise<void> {
+async function handle(
+  msg: JsMsg,
+  deps: QueueLoopDeps,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<void> {
   const attempt = msg.info.deliveryCount;
   let inv: Invocation;
   try {
@@ -137,9 +142,16 @@ function toOutcome(result: DispatchResult, attempt: number, startedAt: number): 
   };
 }
 
-function failure(attempt: number, startedAt: number, statusCode: number, error: string): FinalOutcome {
+function failure(
+  attempt: number,
+  startedAt: number,
+  statusCode: number,
+  error: string,
+): FinalOutcome {
   const finishedAt = Date.now();
-  const body = Buffer.from(JSON.stringify({ error: { code: "FERRY_ERR_CALL_FAILED", message: error } }));
+  const body = Buffer.from(
+    JSON.stringify({ error: { code: "FERRY_ERR_CALL_FAILED", message: error } }),
+  );
   return {
     status: CallStatus.Failed,
     statusCode,
@@ -173,7 +185,10 @@ async function finish(
   });
   msg.ack();
   deps.metrics.processed.inc({ function_name: inv.function, outcome: out.status });
-  log.info({ status: out.status, statusCode: out.statusCode, durationMs: Math.round(out.durationMs) }, "call finished");
+  log.info(
+    { status: out.status, statusCode: out.statusCode, durationMs: Math.round(out.durationMs) },
+    "call finished",
+  );
 }
 
 function handBack(

@@ -61,7 +61,11 @@ export class Dispatch {
     } catch (err) {
       const durationMs = performance.now() - started;
       if (err instanceof errors.HeadersTimeoutError || err instanceof errors.BodyTimeoutError) {
-        return { kind: "timeout", error: `the function did not answer in ${opts.timeoutMs} ms`, durationMs };
+        return {
+          kind: "timeout",
+          error: `the function did not answer in ${opts.timeoutMs} ms`,
+          durationMs,
+        };
       }
       return { kind: "unreachable", error: describe(err), durationMs };
     }

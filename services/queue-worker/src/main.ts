@@ -1,5 +1,11 @@
 import { Redis } from "ioredis";
-import { ConfigError, createLogger, createRegistry, onShutdown, startHealthServer } from "@ferry/runtime";
+import {
+  ConfigError,
+  createLogger,
+  createRegistry,
+  onShutdown,
+  startHealthServer,
+} from "@ferry/runtime";
 import { connectNats, isConnected, openFunctionRegistry } from "@ferry/jetstream";
 import { loadConfig, type WorkerConfig } from "./config.js";
 import { createQueueWorker } from "./worker.js";
@@ -29,7 +35,11 @@ const worker = await createQueueWorker({
   logger,
   ...(cfg.QUEUES && cfg.QUEUES.length > 0 ? { queues: cfg.QUEUES } : {}),
   maxInflight: cfg.MAX_INFLIGHT,
-  consumer: { ackWaitMs: cfg.ACK_WAIT, maxDeliver: cfg.MAX_DELIVER, maxAckPending: cfg.MAX_ACK_PENDING },
+  consumer: {
+    ackWaitMs: cfg.ACK_WAIT,
+    maxDeliver: cfg.MAX_DELIVER,
+    maxAckPending: cfg.MAX_ACK_PENDING,
+  },
   statusTtlSeconds: Math.ceil(cfg.STATUS_TTL / 1000),
   maxStoredResultBytes: cfg.MAX_STORED_RESULT_BYTES,
   metricsRegistry,

@@ -81,7 +81,9 @@ export async function createQueueWorker(opts: QueueWorkerOptions): Promise<Queue
   const loops = new Map<string, Promise<QueueLoop>>();
   const serve = (queue: string): void => {
     if (loops.has(queue)) return;
-    const started = provisionQueueConsumer(jsm, queue, consumer).then(() => startQueueLoop(queue, deps));
+    const started = provisionQueueConsumer(jsm, queue, consumer).then(() =>
+      startQueueLoop(queue, deps),
+    );
     started.catch((err: unknown) => {
       logger.error({ err, queue }, "cannot consume queue");
       loops.delete(queue);
@@ -101,7 +103,9 @@ export async function createQueueWorker(opts: QueueWorkerOptions): Promise<Queue
     async stop(deadlineMs = 30_000) {
       unsubscribe();
       const all = await Promise.allSettled(loops.values());
-      await Promise.all(all.map((r) => (r.status === "fulfilled" ? r.value.stop(deadlineMs) : undefined)));
+      await Promise.all(
+        all.map((r) => (r.status === "fulfilled" ? r.value.stop(deadlineMs) : undefined)),
+      );
       await callbacks.close();
       await dispatch.close();
     },

@@ -66,6 +66,7 @@ export type FunctionSpecInput = z.input<typeof FunctionSpec>;
 export const FunctionsFile = z.strictObject({
   /** Format version. */
   version: z.literal(1).default(1),
-  functions: z.record(FunctionName, z.record(z.string(), z.unknown())),
+  /** Function specs by name; the name is validated with the spec. */
+  functions: z.record(z.string(), z.record(z.string(), z.unknown())),
 });
 export type FunctionsFile = z.infer<typeof FunctionsFile>;

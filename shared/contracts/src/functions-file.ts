@@ -10,8 +10,7 @@ export interface SpecIssue {
 
 /** The outcome of {@link parseFunctionsFile}. */
 export type ParsedFunctions =
-  | { ok: true; functions: FunctionSpec[] }
-  | { ok: false; issues: SpecIssue[] };
+  { ok: true; functions: FunctionSpec[] } | { ok: false; issues: SpecIssue[] };
 
 /** Validates a decoded `functions.yaml` document, collecting every problem with its path. */
 export function parseFunctionsFile(doc: unknown): ParsedFunctions {

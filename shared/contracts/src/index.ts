@@ -14,13 +14,7 @@ export { NAME_PATTERN, CALL_ID_PATTERN, FunctionName, QueueName, CallId } from "
 export { InvocationHeaders, HttpHeaders, UNFORWARDED_HEADERS } from "./headers.js";
 export { Invocation, EnvelopeError, encodeInvocation, decodeInvocation } from "./invocation.js";
 export { ErrorCodes, FerryError, errorBody } from "./errors.js";
-export {
-  CallStatus,
-  CallbackState,
-  FINAL_STATUSES,
-  callKey,
-  resultKey,
-} from "./call-status.js";
+export { CallStatus, CallbackState, FINAL_STATUSES, callKey, resultKey } from "./call-status.js";
 export { WatchdogMode, WatchdogSpec, FunctionSpec, FunctionsFile } from "./function-spec.js";
 export { parseFunctionsFile } from "./functions-file.js";
 export type { ErrorKind, ErrorCode, ErrorBody } from "./errors.js";

@@ -10,7 +10,10 @@ export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
 /** A function name. */
 export const FunctionName = z
   .string()
-  .regex(NAME_PATTERN, "must be lower-case letters, digits and dashes, starting with a letter (max 63)");
+  .regex(
+    NAME_PATTERN,
+    "must be lower-case letters, digits and dashes, starting with a letter (max 63)",
+  );
 export type FunctionName = z.infer<typeof FunctionName>;
 
 /** A queue name. */

@@ -9,12 +9,7 @@ import {
   type StreamConfig,
 } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
-import {
-  Streams,
-  Subjects,
-  queueConsumerName,
-  queueFilterSubject,
-} from "@ferry/contracts";
+import { Streams, Subjects, queueConsumerName, queueFilterSubject } from "@ferry/contracts";
 
 /** Settings of the streams Ferry provisions. */
 export interface StreamSettings {

@@ -32,7 +32,10 @@ export async function openFunctionRegistry(
   opts: RegistryOptions,
 ): Promise<FunctionRegistry> {
   const log = opts.logger.child({ component: "registry" });
-  const kv = await new Kvm(nc).create(FUNCTIONS_BUCKET, { history: 5, replicas: opts.replicas ?? 1 });
+  const kv = await new Kvm(nc).create(FUNCTIONS_BUCKET, {
+    history: 5,
+    replicas: opts.replicas ?? 1,
+  });
   const specs = new Map<string, FunctionSpec>();
   const listeners = new Set<(name: string, spec: FunctionSpec | undefined) => void>();
   const watcher = await kv.watch();

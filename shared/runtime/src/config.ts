@@ -39,7 +39,10 @@ export function parseEnv<S extends z.ZodObject>(
 export const Duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
   const ms = parseDuration(value);
   if (ms === undefined) {
-    ctx.addIssue({ code: "custom", message: `not a duration: "${value}" (use 500ms, 30s, 5m, 1h)` });
+    ctx.addIssue({
+      code: "custom",
+      message: `not a duration: "${value}" (use 500ms, 30s, 5m, 1h)`,
+    });
     return z.NEVER;
   }
   return ms;
@@ -56,16 +59,14 @@ export function parseDuration(value: string | number): number | undefined {
 }
 
 /** A boolean from `true/false/1/0/yes/no`. */
-export const Bool = z
-  .union([z.boolean(), z.string()])
-  .transform((value, ctx) => {
-    if (typeof value === "boolean") return value;
-    const v = value.toLowerCase();
-    if (["true", "1", "yes", "on"].includes(v)) return true;
-    if (["false", "0", "no", "off"].includes(v)) return false;
-    ctx.addIssue({ code: "custom", message: `not a boolean: "${value}" (use true or false)` });
-    return z.NEVER;
-  });
+export const Bool = z.union([z.boolean(), z.string()]).transform((value, ctx) => {
+  if (typeof value === "boolean") return value;
+  const v = value.toLowerCase();
+  if (["true", "1", "yes", "on"].includes(v)) return true;
+  if (["false", "0", "no", "off"].includes(v)) return false;
+  ctx.addIssue({ code: "custom", message: `not a boolean: "${value}" (use true or false)` });
+  return z.NEVER;
+});
 
 /** A TCP port (0 picks a free one). */
 export const Port = z.coerce.number().int().min(0).max(65535);

@@ -3,6 +3,7 @@ export { ConfigError, parseEnv, parseDuration, Duration, Bool, Port } from "./co
 export { onShutdown, sleep } from "./shutdown.js";
 export { createRegistry, DURATION_BUCKETS, Registry } from "./metrics.js";
 export { startHealthServer, renderMetrics } from "./health.js";
+export { freePort } from "./net.js";
 export type { LoggerOptions } from "./logger.js";
 export type { Logger } from "pino";
 export type { ShutdownOptions } from "./shutdown.js";

@@ -18,10 +18,19 @@ export interface TsProcess {
 }
 
 /** Runs `entry` (a path from the repository root) with tsx and the source condition. */
-export function spawnTs(entry: string, opts: { env?: Record<string, string>; args?: string[] } = {}): TsProcess {
+export function spawnTs(
+  entry: string,
+  opts: { env?: Record<string, string>; args?: string[] } = {},
+): TsProcess {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", "--conditions=@ferry/source", resolve(REPO_ROOT, entry), ...(opts.args ?? [])],
+    [
+      "--import",
+      "tsx",
+      "--conditions=@ferry/source",
+      resolve(REPO_ROOT, entry),
+      ...(opts.args ?? []),
+    ],
     { cwd: REPO_ROOT, env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] },
   );
   let out = "";
@@ -51,8 +60,16 @@ export function spawnTs(entry: string, opts: { env?: Record<string, string>; arg
           else resolve();
         };
         const check = (): void => void (hit() && done());
-        const timer = setTimeout(() => done(new Error(`timed out waiting for ${String(text)}; output:\n${out.slice(-3000)}`)), timeoutMs);
-        void exited.then(() => hit() || done(new Error(`${entry} exited before ${String(text)}; output:\n${out.slice(-3000)}`)));
+        const timer = setTimeout(
+          () =>
+            done(new Error(`timed out waiting for ${String(text)}; output:\n${out.slice(-3000)}`)),
+          timeoutMs,
+        );
+        void exited.then(
+          () =>
+            hit() ||
+            done(new Error(`${entry} exited before ${String(text)}; output:\n${out.slice(-3000)}`)),
+        );
         listeners.add(check);
         check();
       });

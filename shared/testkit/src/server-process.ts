@@ -38,11 +38,17 @@ export async function startServer(recipe: ServerRecipe): Promise<ServerHandle> {
 
   const launch = async (): Promise<void> => {
     stderr = "";
-    const proc = spawn(recipe.command, recipe.args(port, dataDir), { stdio: ["ignore", "ignore", "pipe"] });
+    const proc = spawn(recipe.command, recipe.args(port, dataDir), {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     proc.stderr?.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
     const failed = new Promise<never>((_, reject) => {
-      proc.once("error", (err) => reject(new Error(`cannot start ${recipe.command}: ${err.message}. ${recipe.install}`)));
-      proc.once("exit", (code) => reject(new Error(`${recipe.command} exited with ${code}: ${stderr}`)));
+      proc.once("error", (err) =>
+        reject(new Error(`cannot start ${recipe.command}: ${err.message}. ${recipe.install}`)),
+      );
+      proc.once("exit", (code) =>
+        reject(new Error(`${recipe.command} exited with ${code}: ${stderr}`)),
+      );
     });
     child = proc;
     await Promise.race([waitForPort(port, 15_000), failed]);

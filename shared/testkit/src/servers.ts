@@ -5,7 +5,16 @@ export function startNats(opts: { extraArgs?: string[] } = {}): Promise<ServerHa
   return startServer({
     command: "nats-server",
     scheme: "nats",
-    args: (port, dir) => ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir, ...(opts.extraArgs ?? [])],
+    args: (port, dir) => [
+      "-a",
+      "127.0.0.1",
+      "-p",
+      String(port),
+      "-js",
+      "-sd",
+      dir,
+      ...(opts.extraArgs ?? []),
+    ],
     install: "Install it with `apt-get install nats-server`.",
   });
 }
@@ -16,12 +25,18 @@ export function startRedis(opts: { appendOnly?: boolean } = {}): Promise<ServerH
     command: "redis-server",
     scheme: "redis",
     args: (port, dir) => [
-      "--port", String(port),
-      "--bind", "127.0.0.1",
-      "--dir", dir,
-      "--save", "",
-      "--appendonly", opts.appendOnly ? "yes" : "no",
-      "--appendfsync", "always",
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--dir",
+      dir,
+      "--save",
+      "",
+      "--appendonly",
+      opts.appendOnly ? "yes" : "no",
+      "--appendfsync",
+      "always",
     ],
     install: "Install it with `apt-get install redis-server`.",
   });

@@ -12,7 +12,11 @@ export interface SinkRequest {
 }
 
 /** What the sink answers; by default 200 with an empty body. */
-export type SinkResponder = (req: SinkRequest) => { status: number; headers?: Record<string, string>; body?: string };
+export type SinkResponder = (req: SinkRequest) => {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string;
+};
 
 /** An HTTP server that records every request, for asserting on callbacks. */
 export interface HttpSink {
@@ -24,7 +28,10 @@ export interface HttpSink {
   /** Replaces the responder. */
   respondWith(responder: SinkResponder): void;
   /** Resolves once `count` requests matching `filter` arrived; rejects after `timeoutMs`. */
-  waitFor(count: number, opts?: { timeoutMs?: number; filter?: (r: SinkRequest) => boolean }): Promise<SinkRequest[]>;
+  waitFor(
+    count: number,
+    opts?: { timeoutMs?: number; filter?: (r: SinkRequest) => boolean },
+  ): Promise<SinkRequest[]>;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -77,7 +84,11 @@ export async function startHttpSink(opts: { port?: number } = {}): Promise<HttpS
         };
         const timer = setTimeout(() => {
           waiters.delete(check);
-          reject(new Error(`sink got ${requests.filter(filter).length} of ${count} requests in ${timeoutMs} ms`));
+          reject(
+            new Error(
+              `sink got ${requests.filter(filter).length} of ${count} requests in ${timeoutMs} ms`,
+            ),
+          );
         }, timeoutMs);
         waiters.add(check);
         check();

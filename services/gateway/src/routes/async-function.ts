@@ -30,8 +30,10 @@ type Params = { name: string; "*"?: string };
 
 /** `POST /async-function/:name[/*]`: publish the call to JetStream, answer 202 after its ack. */
 export function asyncFunctionRoutes(app: FastifyInstance, opts: AsyncRouteOptions): void {
-  const handler = (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply): Promise<unknown> =>
-    accept(req, reply, opts);
+  const handler = (
+    req: FastifyRequest<{ Params: Params }>,
+    reply: FastifyReply,
+  ): Promise<unknown> => accept(req, reply, opts);
   const routeOpts = { bodyLimit: opts.maxBodyBytes };
   app.post<{ Params: Params }>("/async-function/:name", routeOpts, handler);
   app.post<{ Params: Params }>("/async-function/:name/*", routeOpts, handler);

@@ -1,0 +1,68 @@
+import { Command, InvalidArgumentError } from "commander";
+import { createLogger, onShutdown } from "@ferry/runtime";
+import { FunctionsFileError, MissingServerError, up } from "./up.js";
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError("not a port number");
+  return n;
+}
+
+/** The `ferry` command line. */
+export function program(): Command {
+  const cli = new Command("ferry")
+    .description("Ferry: asynchronous function invocation on NATS JetStream")
+    .showHelpAfterError();
+
+  cli
+    .command("up")
+    .description(
+      "run the whole stack locally: NATS and Redis (if not running), the functions, gateway, queue-worker, callbacks",
+    )
+    .option("-f, --file <path>", "functions file to run", "examples/functions.yaml")
+    .option("-p, --port <port>", "gateway port", port, Number(process.env.PORT ?? 8080))
+    .option("--host <host>", "gateway interface", process.env.HOST ?? "127.0.0.1")
+    .option("--data-dir <path>", "data of the NATS and Redis servers ferry up starts", ".ferry")
+    .action(async (opts: { file: string; port: number; host: string; dataDir: string }) => {
+      const logger = createLogger({
+        name: "ferry",
+        level: (process.env.LOG_LEVEL as "info") ?? "info",
+      });
+      try {
+        const running = await up({
+          ...opts,
+          logger,
+          ...(process.env.NATS_URL ? { natsUrl: process.env.NATS_URL } : {}),
+          ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
+        });
+        const url = running.stack.gatewayUrl.replace(
+          "127.0.0.1",
+          opts.host === "0.0.0.0" ? "127.0.0.1" : opts.host,
+        );
+        printReady(url, [...running.stack.registry.list().map((f) => f.name)]);
+        onShutdown(() => running.stop(), { logger, deadlineMs: 30_000 });
+      } catch (err) {
+        if (err instanceof FunctionsFileError || err instanceof MissingServerError) {
+          process.stderr.write(`ferry up: ${err.message}\n`);
+          process.exit(2);
+        }
+        throw err;
+      }
+    });
+  return cli;
+}
+
+function printReady(url: string, functions: string[]): void {
+  const lines = [
+    "",
+    `Ferry is up. Gateway: ${url}`,
+    ...functions.map((f) => `  ${f.padEnd(12)} POST ${url}/async-function/${f}`),
+    `  health       ${url}/healthz   metrics ${url}/metrics`,
+    "",
+    `Try: curl -i -X POST ${url}/async-function/echo -H 'X-Callback-Url: http://127.0.0.1:9999/cb' -d hello`,
+    "Ctrl-C stops everything.",
+    "",
+  ];
+  process.stdout.write(lines.join("\n") + "\n");
+}

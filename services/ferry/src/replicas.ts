@@ -1,0 +1,95 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Logger } from "pino";
+import type { FunctionSpec } from "@ferry/contracts";
+import { freePort, sleep } from "@ferry/runtime";
+
+/** One function replica: a watchdog child process in front of the function process. */
+export interface Replica {
+  name: string;
+  /** Where the watchdog serves the function. */
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+const fromSource = import.meta.url.endsWith(".ts");
+const WATCHDOG_MAIN = resolve(here, "../../watchdog", fromSource ? "src/main.ts" : "dist/main.js");
+// From source the watchdog runs through tsx, whatever runs this process (tsx, vitest).
+const NODE_ARGS = fromSource
+  ? ["--import", import.meta.resolve("tsx"), "--conditions=@ferry/source"]
+  : [];
+
+/** Starts a watchdog for a function spec (relative paths from `baseDir`) and waits until it is ready. */
+export async function startReplica(
+  spec: FunctionSpec,
+  baseDir: string,
+  logger: Logger,
+): Promise<Replica> {
+  const wd = spec.watchdog;
+  if (!wd) throw new Error(`function ${spec.name} has no watchdog settings`);
+  const port = await freePort();
+  const upstreamPort = await freePort();
+  const env: Record<string, string> = {
+    ...inheritedEnv(),
+    ...spec.env,
+    mode: wd.mode,
+    port: String(port),
+    metrics_port: "0",
+    suppress_lock: "true",
+    // No load balancer sits in front of a local replica: stop without waiting a probe interval.
+    healthcheck_interval: "0s",
+    exec_timeout: `${Math.ceil(spec.timeout / 1000)}s`,
+    PORT: String(upstreamPort),
+  };
+  if (wd.fprocess) env.fprocess = wd.fprocess;
+  if (wd.mode === "http") env.upstream_url = wd.upstreamUrl ?? `http://127.0.0.1:${upstreamPort}`;
+  if (wd.staticPath) env.static_path = resolve(baseDir, wd.staticPath);
+  if (wd.poolSize !== undefined) env.pool_size = String(wd.poolSize);
+  const child = spawn(process.execPath, [...NODE_ARGS, WATCHDOG_MAIN], {
+    cwd: resolve(baseDir, wd.workdir ?? "."),
+    env,
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  const log = logger.child({ component: "replica", function: spec.name, port });
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(url, child, spec.name);
+  log.info({ url }, "function ready");
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  return {
+    name: spec.name,
+    url,
+    child,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      await Promise.race([exited, sleep(10_000)]);
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    },
+  };
+}
+
+async function waitReady(url: string, child: ChildProcess, name: string): Promise<void> {
+  const until = Date.now() + 30_000;
+  while (Date.now() < until) {
+    if (child.exitCode !== null)
+      throw new Error(`the watchdog of ${name} exited with ${child.exitCode}`);
+    try {
+      const res = await fetch(`${url}/_/ready`);
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(50);
+  }
+  child.kill("SIGKILL");
+  throw new Error(`function ${name} was not ready after 30 s`);
+}
+
+function inheritedEnv(): Record<string, string> {
+  const keep = ["PATH", "HOME", "LANG", "TMPDIR", "NODE_OPTIONS", "TZ"];
+  return Object.fromEntries(
+    keep.flatMap((k) => (process.env[k] ? [[k, process.env[k] as string]] : [])),
+  );
+}

@@ -1,0 +1,102 @@
+import { jetstreamManager } from "@nats-io/jetstream";
+import { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { FunctionSpec } from "@ferry/contracts";
+import {
+  connectNats,
+  openFunctionRegistry,
+  provisionStreams,
+  DEFAULT_STREAM_SETTINGS,
+  type ConsumerSettings,
+  type FunctionRegistry,
+  type NatsConnection,
+} from "@ferry/jetstream";
+import { createRegistry } from "@ferry/runtime";
+import { createGateway, type Gateway } from "@ferry/gateway";
+import { createQueueWorker, type QueueWorker } from "@ferry/queue-worker";
+import { createCallbackWorker, type CallbackWorker } from "@ferry/callbacks";
+
+/** Options of {@link startStack}. */
+export interface StackOptions {
+  natsUrl: string;
+  redisUrl: string;
+  logger: Logger;
+  /** Gateway port; 0 picks a free one. */
+  port: number;
+  host?: string;
+  /** Largest request body, bytes. Default just under 1 MiB. */
+  maxBodyBytes?: number;
+  /** Worker concurrency per queue. */
+  maxInflight?: number;
+  consumer?: ConsumerSettings;
+  /** Where a function is served now (e.g. replicas `ferry up` started). Default: the spec's url. */
+  resolveEndpoint?: (spec: FunctionSpec) => string | undefined;
+  /** Run the queue-worker in this process. Default true. */
+  worker?: boolean;
+  /** Run the callbacks worker in this process. Default true. */
+  callbacks?: boolean;
+}
+
+/** Gateway, queue-worker and callbacks composed in one process: `ferry up` and the tests. */
+export interface Stack {
+  /** e.g. `http://127.0.0.1:8080` */
+  gatewayUrl: string;
+  nc: NatsConnection;
+  registry: FunctionRegistry;
+  gateway: Gateway;
+  worker: QueueWorker | undefined;
+  stop(): Promise<void>;
+}
+
+/** Connects, provisions streams, and starts the services of the async path. */
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  const { logger } = opts;
+  const nc = await connectNats({ servers: opts.natsUrl, name: "ferry", logger });
+  await provisionStreams(await jetstreamManager(nc), DEFAULT_STREAM_SETTINGS);
+  const registry = await openFunctionRegistry(nc, { logger });
+  const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
+  const bullRedis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
+  const metricsRegistry = createRegistry();
+  const gateway = await createGateway({
+    nc,
+    registry,
+    logger,
+    maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_STREAM_SETTINGS.maxMsgBytes - 64 * 1024,
+    metricsRegistry,
+    extraRegistries: [createRegistry({ defaults: true })],
+  });
+  const worker =
+    opts.worker === false
+      ? undefined
+      : await createQueueWorker({
+          nc,
+          redis,
+          bullRedis,
+          registry,
+          logger,
+          maxInflight: opts.maxInflight ?? 100,
+          ...(opts.consumer ? { consumer: opts.consumer } : {}),
+          ...(opts.resolveEndpoint ? { resolveEndpoint: opts.resolveEndpoint } : {}),
+          metricsRegistry,
+        });
+  const callbacks: CallbackWorker | undefined =
+    opts.callbacks === false
+      ? undefined
+      : createCallbackWorker({ redis, bullRedis, logger, metricsRegistry });
+  const port = await gateway.listen(opts.port, opts.host ?? "127.0.0.1");
+  return {
+    gatewayUrl: `http://127.0.0.1:${port}`,
+    nc,
+    registry,
+    gateway,
+    worker,
+    async stop() {
+      await gateway.close();
+      await worker?.stop(10_000);
+      await callbacks?.stop();
+      await registry.close();
+      await nc.drain();
+      await Promise.all([redis.quit(), bullRedis.quit()]);
+    },
+  };
+}

@@ -1,0 +1,67 @@
+import { dirname, resolve } from "node:path";
+import type { Logger } from "pino";
+import { FunctionsFileError, loadFunctionsFile } from "./functions.js";
+import { startReplica, type Replica } from "./replicas.js";
+import { ensureServer, MissingServerError, type LocalServer } from "./servers.js";
+import { startStack, type Stack } from "./stack.js";
+
+/** Options of `ferry up`. */
+export interface UpOptions {
+  /** The functions file to run. */
+  file: string;
+  /** Gateway port. */
+  port: number;
+  /** Gateway interface. */
+  host: string;
+  /** Where spawned servers keep their data. */
+  dataDir: string;
+  /** NATS_URL / REDIS_URL, used when they answer. */
+  natsUrl?: string;
+  redisUrl?: string;
+  logger: Logger;
+}
+
+/** A running local stack. */
+export interface Up {
+  stack: Stack;
+  replicas: Map<string, Replica>;
+  stop(): Promise<void>;
+}
+
+/** Starts NATS and Redis if needed, every function's watchdog, and the services; returns when ready. */
+export async function up(opts: UpOptions): Promise<Up> {
+  const { logger } = opts;
+  const specs = await loadFunctionsFile(opts.file);
+  const servers: LocalServer[] = [];
+  const replicas = new Map<string, Replica>();
+  const stopAll = async (stack?: Stack): Promise<void> => {
+    await stack?.stop();
+    await Promise.all([...replicas.values()].map((r) => r.stop()));
+    for (const server of servers.reverse()) await server.stop();
+  };
+  try {
+    const nats = await ensureServer("nats", opts.natsUrl, opts.dataDir, logger);
+    servers.push(nats);
+    const redis = await ensureServer("redis", opts.redisUrl, opts.dataDir, logger);
+    servers.push(redis);
+    const baseDir = dirname(resolve(opts.file));
+    for (const spec of specs.filter((s) => s.watchdog)) {
+      replicas.set(spec.name, await startReplica(spec, baseDir, logger));
+    }
+    const stack = await startStack({
+      natsUrl: nats.url,
+      redisUrl: redis.url,
+      logger,
+      port: opts.port,
+      host: opts.host,
+      resolveEndpoint: (spec) => replicas.get(spec.name)?.url ?? spec.url,
+    });
+    for (const spec of specs) await stack.registry.put(spec);
+    return { stack, replicas, stop: () => stopAll(stack) };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+export { FunctionsFileError, MissingServerError };

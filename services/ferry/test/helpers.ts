@@ -1,0 +1,46 @@
+import { readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { Streams, type FunctionSpec } from "@ferry/contracts";
+import type { NatsConnection } from "@ferry/jetstream";
+
+/** Directory of the test fixtures. */
+export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
+
+/** Spec of the recorder fixture, run behind the watchdog, logging runs to `runLog`. */
+export function recorderSpec(name: string, runLog: string, queue = "default"): FunctionSpec {
+  return {
+    name,
+    queue,
+    watchdog: { fprocess: "node recorder.js", mode: "http" },
+    env: { RUN_LOG: runLog },
+    timeout: 30_000,
+  };
+}
+
+/** How many times each call id ran, from a recorder's run log. */
+export async function runsById(runLog: string): Promise<Map<string, number>> {
+  const text = await readFile(runLog, "utf8").catch(() => "");
+  const runs = new Map<string, number>();
+  for (const id of text.split("\n").filter(Boolean)) runs.set(id, (runs.get(id) ?? 0) + 1);
+  return runs;
+}
+
+/** The sequence number of the last message ever stored in FERRY_INVOKE. */
+export async function lastInvokeSeq(nc: NatsConnection): Promise<number> {
+  const jsm = await jetstreamManager(nc);
+  return (await jsm.streams.info(Streams.Invoke)).state.last_seq;
+}
+
+/** Polls `check` until it returns true or `timeoutMs` passes. */
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`condition not met in ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

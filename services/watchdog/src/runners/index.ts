@@ -1,0 +1,68 @@
+import type { Logger } from "@ferry/runtime";
+import type { Command, WatchdogConfig } from "../config.js";
+import type { WatchdogMetrics } from "../metrics.js";
+import type { FunctionOutput } from "../internal/output.js";
+import type { FunctionProcess } from "../internal/process.js";
+import { createFreshSource, createWarmPool, type ProcessSource } from "../internal/pool.js";
+import { createForkRunner } from "./fork.js";
+import { createHttpRunner } from "./http.js";
+import type { ModeRunner } from "./runner.js";
+import { createStaticRunner } from "./static.js";
+import { createStreamRunner } from "./stream.js";
+
+/** What every runner may need from the watchdog. */
+export interface RunnerDeps {
+  env: NodeJS.ProcessEnv;
+  output: FunctionOutput;
+  live: Set<FunctionProcess>;
+  logger: Logger;
+  metrics: WatchdogMetrics;
+}
+
+/** Picks the runner for `config.mode`. */
+export function createRunner(config: WatchdogConfig, deps: RunnerDeps): ModeRunner {
+  const { metrics } = deps;
+  switch (config.mode) {
+    case "http":
+      return createHttpRunner({
+        ...deps,
+        command: command(config),
+        upstreamUrl: config.upstream_url as string,
+        readyPath: config.ready_path,
+        onProcessStart: () => metrics.processStarts.inc({ reason: "upstream" }),
+      });
+    case "fork":
+    case "stream": {
+      const create = config.mode === "fork" ? createForkRunner : createStreamRunner;
+      return create({
+        source: processSource(config, deps),
+        contentType: config.content_type,
+        logger: deps.logger,
+      });
+    }
+    case "static":
+      return createStaticRunner({ root: config.static_path as string });
+  }
+}
+
+function processSource(config: WatchdogConfig, deps: RunnerDeps): ProcessSource {
+  const base = { command: command(config), env: deps.env, output: deps.output, live: deps.live };
+  if (config.pool_size === 0) {
+    return createFreshSource({
+      ...base,
+      onStart: () => deps.metrics.processStarts.inc({ reason: "call" }),
+    });
+  }
+  return createWarmPool({
+    ...base,
+    size: config.pool_size,
+    logger: deps.logger,
+    onStart: (reason) => deps.metrics.processStarts.inc({ reason }),
+    onSize: (idle) => deps.metrics.poolSize.set(idle),
+  });
+}
+
+function command(config: WatchdogConfig): Command {
+  if (config.fprocess === undefined) throw new Error(`fprocess is required in ${config.mode} mode`);
+  return config.fprocess;
+}

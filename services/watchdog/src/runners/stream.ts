@@ -1,0 +1,31 @@
+import type { ModeRunner } from "./runner.js";
+import { responseType, type ProcessRunnerOptions } from "./fork.js";
+import { runProcessCall } from "./process-call.js";
+
+/**
+ * stream mode (of-watchdog `streaming`): a process per call with its stdout piped to the client
+ * as it is written, under backpressure, so output of any size passes in constant memory. The
+ * status is sent with the first byte, so a failure after that cuts the response short instead.
+ */
+export function createStreamRunner(opts: ProcessRunnerOptions): ModeRunner {
+  const logger = opts.logger.child({ component: "stream" });
+  return {
+    run(req, res, timeoutMs) {
+      const proc = opts.source.take(req);
+      const stdout = proc.stdout();
+      res.statusCode = 200;
+      res.setHeader("content-type", responseType(req, opts.contentType));
+      // Registered before pipe(), so it runs before the first write sends the headers.
+      stdout.once("data", () => res.setHeader("x-duration-seconds", res.durationSeconds()));
+      stdout.pipe(res, { end: false });
+      const succeeded = (): void => {
+        if (!res.headersSent) res.setHeader("x-duration-seconds", res.durationSeconds());
+        res.end();
+      };
+      runProcessCall({ req, res, proc, timeoutMs, logger, succeeded });
+    },
+    start: async () => opts.source.start(),
+    ready: () => true,
+    stop: (graceMs) => opts.source.stop(graceMs),
+  };
+}

@@ -1,0 +1,134 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { createLogger, createRegistry } from "@ferry/runtime";
+import { createWatchdog, loadConfig, type Watchdog } from "../src/index.js";
+
+/** Absolute path of a file under test/fixtures. */
+export const fixture = (name: string): string =>
+  fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+
+const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
+
+/** A port that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
+
+/** Env that keeps test watchdogs quick to stop and out of each other's way. */
+const TEST_DEFAULTS = {
+  port: "0",
+  metrics_port: "off",
+  suppress_lock: "true",
+  healthcheck_interval: "10ms",
+};
+
+/** A watchdog running in this process, stopped by `await using`. */
+export interface InProcess extends AsyncDisposable {
+  watchdog: Watchdog;
+  url: string;
+  metricsPort: number | null;
+}
+
+/** Starts a watchdog in-process with `env` over the test defaults. */
+export async function startInProcess(env: Record<string, string>): Promise<InProcess> {
+  const config = loadConfig({ ...TEST_DEFAULTS, ...env });
+  const logger = createLogger({ name: "watchdog-test", level: "silent" });
+  const watchdog = createWatchdog(config, {
+    logger,
+    env: { ...process.env, ...env },
+    registry: createRegistry(),
+  });
+  const { port, metricsPort } = await watchdog.start();
+  return {
+    watchdog,
+    url: `http://127.0.0.1:${port}`,
+    metricsPort,
+    [Symbol.asyncDispose]: () => watchdog.stop(),
+  };
+}
+
+/** A watchdog process started from src/main.ts. */
+export interface Spawned extends AsyncDisposable {
+  child: ChildProcess;
+  url: string;
+  /** Everything it wrote to stdout and stderr so far. */
+  output(): string;
+  /** Resolves with the exit code once the process has ended. */
+  exited: Promise<number | null>;
+}
+
+/** Runs src/main.ts with `env`; resolves after its "watchdog ready" line. */
+export async function spawnWatchdog(env: Record<string, string>): Promise<Spawned> {
+  const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@ferry/source", MAIN], {
+    env: { ...process.env, ...TEST_DEFAULTS, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => resolve(code)),
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      const match = /"port":(\d+)[^\n]*"msg":"watchdog ready"/.exec(output);
+      if (match) resolve(Number(match[1]));
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    void exited.then((code) => reject(new Error(`watchdog exited with ${code}:\n${output}`)));
+  });
+  return {
+    child,
+    url: `http://127.0.0.1:${port}`,
+    output: () => output,
+    exited,
+    async [Symbol.asyncDispose]() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+/** Runs src/main.ts with `env` until it exits; for configurations that must be refused. */
+export async function runWatchdogToExit(
+  env: Record<string, string>,
+): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@ferry/source", MAIN], {
+    env: { ...process.env, ...TEST_DEFAULTS, ...env },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  return { code, stderr };
+}
+
+/** True if a process with this pid exists. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Polls `check` until it is true (tests wait for effects, never for fixed times). */
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  limitMs = 10_000,
+): Promise<void> {
+  const until = Date.now() + limitMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -1,0 +1,111 @@
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, test } from "vitest";
+import {
+  alive,
+  eventually,
+  fixture,
+  freePort,
+  runWatchdogToExit,
+  spawnWatchdog,
+} from "./helpers.js";
+
+const dir = mkdtempSync(join(tmpdir(), "watchdog-process-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("process", () => {
+  test("process - SIGTERM fails health, completes calls in flight, stops the function and exits 0", async () => {
+    const upstreamPort = await freePort();
+    const lockFile = join(dir, "lock");
+    await using wd = await spawnWatchdog({
+      mode: "http",
+      fprocess: `node ${fixture("upstream.mjs")}`,
+      upstream_url: `http://127.0.0.1:${upstreamPort}`,
+      PORT: String(upstreamPort),
+      suppress_lock: "false",
+      lock_file: lockFile,
+      healthcheck_interval: "300ms",
+    });
+    expect(existsSync(lockFile)).toBe(true);
+    const pid = Number((await fetch(`${wd.url}/pid`)).headers.get("x-upstream-pid"));
+    const inflight = fetch(`${wd.url}/slow?ms=1500`);
+    await eventually(() => wd.output().includes("function process accepting"), "the upstream");
+    // Let the call reach the function before the signal.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    wd.child.kill("SIGTERM");
+    await eventually(
+      async () => (await fetch(`${wd.url}/_/health`)).status === 503,
+      "health to fail",
+    );
+    expect(existsSync(lockFile)).toBe(false);
+    const res = await inflight;
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("slow done");
+    expect(await wd.exited).toBe(0);
+    expect(alive(pid)).toBe(false);
+  });
+
+  test("process - fork mode drains calls in flight on SIGTERM", async () => {
+    await using wd = await spawnWatchdog({
+      mode: "fork",
+      fprocess: "sh -c 'sleep 0.5; echo finished'",
+    });
+    const inflight = fetch(`${wd.url}/`);
+    await eventually(() => /"pid":\d+/.test(wd.output()) || true, "the call");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    wd.child.kill("SIGTERM");
+    const res = await inflight;
+    expect(await res.text()).toBe("finished\n");
+    expect(await wd.exited).toBe(0);
+  });
+
+  test("process - the ready line carries port and metricsPort", async () => {
+    await using wd = await spawnWatchdog({ mode: "fork", fprocess: "cat", metrics_port: "0" });
+    const line = wd
+      .output()
+      .split("\n")
+      .find((l) => l.includes('"msg":"watchdog ready"')) as string;
+    const ready = JSON.parse(line) as { port: number; metricsPort: number };
+    expect(wd.url).toBe(`http://127.0.0.1:${ready.port}`);
+    expect((await fetch(`http://127.0.0.1:${ready.metricsPort}/metrics`)).status).toBe(200);
+    expect((await fetch(`${wd.url}/_/ready`)).status).toBe(200);
+  });
+
+  test("config - bad values exit 1 naming the variable and the reason", async () => {
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [
+        { mode: "fork", fprocess: "cat", port: "not-a-port" },
+        /^watchdog: invalid configuration: port: /m,
+      ],
+      [{ mode: "turbo", fprocess: "cat" }, /^watchdog: invalid configuration: mode: /m],
+      [
+        { mode: "fork", fprocess: "cat", exec_timeout: "soon" },
+        /^watchdog: invalid configuration: exec_timeout: not a duration/m,
+      ],
+      [
+        { mode: "http", fprocess: "node x.js" },
+        /^watchdog: invalid configuration: upstream_url: required in http mode/m,
+      ],
+      [{ mode: "fork" }, /^watchdog: invalid configuration: fprocess: required in fork mode/m],
+      [
+        { mode: "fork", fprocess: "cat", suppress_lock: "maybe" },
+        /^watchdog: invalid configuration: suppress_lock: not a boolean/m,
+      ],
+    ];
+    const results = await Promise.all(cases.map(([env]) => runWatchdogToExit(env)));
+    results.forEach(({ code, stderr }, i) => {
+      expect(code).toBe(1);
+      expect(stderr).toMatch((cases[i] as [unknown, RegExp])[1]);
+    });
+  });
+
+  test("process - an fprocess that cannot start in http mode exits 1", async () => {
+    const { code } = await runWatchdogToExit({
+      mode: "http",
+      fprocess: "/nonexistent/function-server",
+      upstream_url: `http://127.0.0.1:${await freePort()}`,
+    });
+    expect(code).toBe(1);
+  });
+});
