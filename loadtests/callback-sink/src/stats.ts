@@ -7,10 +7,15 @@ export class CallbackStats {
   duplicates = 0;
   badSignatures = 0;
   startedAt = Date.now();
+  /** When the first and the last callback arrived (ms since the epoch), 0 before any. */
+  firstAt = 0;
+  lastAt = 0;
 
   /** Records one callback; `latencyMs` is undefined when the start time is unknown. */
   record(callId: string, latencyMs: number | undefined): void {
     this.received++;
+    this.lastAt = Date.now();
+    if (this.firstAt === 0) this.firstAt = this.lastAt;
     const times = (this.#seen.get(callId) ?? 0) + 1;
     this.#seen.set(callId, times);
     if (times > 1) this.duplicates++;
@@ -42,13 +47,15 @@ export class CallbackStats {
       p99Ms: this.percentile(99),
       maxMs: this.percentile(100),
       elapsedMs: Date.now() - this.startedAt,
+      firstAt: this.firstAt,
+      lastAt: this.lastAt,
     };
   }
 
   reset(): void {
     this.#seen.clear();
     this.#count = 0;
-    this.received = this.duplicates = this.badSignatures = 0;
+    this.received = this.duplicates = this.badSignatures = this.firstAt = this.lastAt = 0;
     this.startedAt = Date.now();
   }
 

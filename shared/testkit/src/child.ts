@@ -20,11 +20,12 @@ export interface TsProcess {
 /** Runs `entry` (a path from the repository root) with tsx and the source condition. */
 export function spawnTs(
   entry: string,
-  opts: { env?: Record<string, string>; args?: string[] } = {},
+  opts: { env?: Record<string, string>; args?: string[]; nodeArgs?: string[] } = {},
 ): TsProcess {
   const child = spawn(
     process.execPath,
     [
+      ...(opts.nodeArgs ?? []),
       "--import",
       "tsx",
       "--conditions=@ferry/source",

@@ -1,0 +1,54 @@
+import autocannon from "autocannon";
+
+/** One load run's figures. */
+export interface LoadResult {
+  /** Requests per second with a 2xx answer. */
+  rps: number;
+  /** Latency percentiles, ms. */
+  p50: number;
+  p99: number;
+  /** Non-2xx answers and errors. */
+  errors: number;
+  total: number;
+}
+
+/** Options of {@link load}. */
+export interface LoadOptions {
+  url: string;
+  method?: "GET" | "POST";
+  body?: string | Buffer;
+  headers?: Record<string, string>;
+  connections: number;
+  durationSec: number;
+  /** Fixed total request rate per second (open loop); default: as fast as possible. */
+  rate?: number;
+}
+
+/** Drives HTTP load with autocannon and returns its figures. */
+export async function load(opts: LoadOptions): Promise<LoadResult> {
+  const result = await autocannon({
+    url: opts.url,
+    method: opts.method ?? "POST",
+    connections: opts.connections,
+    duration: opts.durationSec,
+    ...(opts.body !== undefined ? { body: opts.body } : {}),
+    ...(opts.headers ? { headers: opts.headers } : {}),
+    ...(opts.rate ? { overallRate: opts.rate } : {}),
+  });
+  const ok = result["2xx"];
+  return {
+    rps: ok / opts.durationSec,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.non2xx + result.errors + result.timeouts,
+    total: result.requests.total,
+  };
+}
+
+/** Runs `fn` `times` times and returns the run with the median rps. */
+export async function median(times: number, fn: () => Promise<LoadResult>): Promise<LoadResult> {
+  const runs: LoadResult[] = [];
+  for (let i = 0; i < times; i++) runs.push(await fn());
+  runs.sort((a, b) => a.rps - b.rps);
+  return runs[Math.floor(runs.length / 2)] as LoadResult;
+}

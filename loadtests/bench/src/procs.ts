@@ -1,0 +1,46 @@
+import { freePort, sleep } from "@ferry/runtime";
+import { spawnTs, type TsProcess } from "@ferry/testkit";
+
+/** A target process of the benchmark, listening on `url`. */
+export interface Target {
+  url: string;
+  port: number;
+  proc: TsProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a TypeScript entry as a child process with a free port in `portVar`; it is ready when its
+ * output contains `ready` (a string) or when `GET <ready.path>` on that port answers 200.
+ */
+export async function startTarget(
+  entry: string,
+  env: Record<string, string> = {},
+  ready: string | { path: string } = "target ready",
+  portVar = "PORT",
+  nodeArgs: string[] = [],
+): Promise<Target> {
+  const port = await freePort();
+  const proc = spawnTs(entry, {
+    env: { LOG_LEVEL: "warn", ...env, [portVar]: String(port) },
+    nodeArgs,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  if (typeof ready === "string") await proc.waitForOutput(ready, 30_000);
+  else await waitHttp(`${url}${ready.path}`);
+  return { url, port, proc, stop: () => proc.kill("SIGKILL") };
+}
+
+/** Polls `url` until it answers `status`. */
+export async function waitHttp(url: string, status = 200, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if ((await fetch(url)).status === status) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > until) throw new Error(`${url} did not answer ${status}`);
+    await sleep(50);
+  }
+}

@@ -1,0 +1,36 @@
+import { load, median } from "../load.js";
+import { startTarget } from "../procs.js";
+import type { Row } from "../report.js";
+import type { BenchSettings } from "../settings.js";
+
+const BODY = "x".repeat(1024);
+
+/** A bare Fastify endpoint and a minimal gateway (Fastify + one awaited JetStream publish). */
+export async function httpBaselines(natsUrl: string, s: BenchSettings): Promise<Row[]> {
+  const rows: Row[] = [];
+  const bare = await startTarget("loadtests/bench/src/targets/fastify-bare.ts");
+  try {
+    const r = await median(s.repeats, () =>
+      load({ url: bare.url, body: BODY, connections: 50, durationSec: s.seconds }),
+    );
+    rows.push({ group: "baseline", name: "bare Fastify POST (50 conns)", ...r });
+  } finally {
+    await bare.stop();
+  }
+  const minimal = await startTarget("loadtests/bench/src/targets/minimal-gateway.ts", {
+    NATS_URL: natsUrl,
+  });
+  try {
+    const r = await median(s.repeats, () =>
+      load({ url: minimal.url, body: BODY, connections: 50, durationSec: s.seconds }),
+    );
+    rows.push({
+      group: "baseline",
+      name: "minimal gateway: Fastify + awaited publish (50 conns)",
+      ...r,
+    });
+  } finally {
+    await minimal.stop();
+  }
+  return rows;
+}

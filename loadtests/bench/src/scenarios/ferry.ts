@@ -1,0 +1,164 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import { createLogger, sleep } from "@ferry/runtime";
+import { openFunctionRegistry } from "@ferry/jetstream";
+import { load } from "../load.js";
+import { startTarget, waitHttp, type Target } from "../procs.js";
+import type { Row } from "../report.js";
+import type { BenchSettings } from "../settings.js";
+
+const BODY = "x".repeat(1024);
+
+interface SinkStats {
+  unique: number;
+  duplicates: number;
+  p50Ms?: number;
+  p99Ms?: number;
+  firstAt: number;
+  lastAt: number;
+}
+
+/** The Ferry services as separate processes, the function behind a watchdog, and a callback sink. */
+async function startFerry(
+  natsUrl: string,
+  redisUrl: string,
+  profileDir: string | undefined,
+): Promise<{ targets: Target[]; gateway: Target; sink: Target; fn: Target }> {
+  // --profile: each Ferry service writes a V8 CPU profile when it exits.
+  const profile = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
+  const common = { NATS_URL: natsUrl, REDIS_URL: redisUrl, LOG_LEVEL: "warn" };
+  const upstream = await startTarget("loadtests/bench/src/targets/upstream.ts");
+  const fn = await startTarget(
+    "services/watchdog/src/main.ts",
+    {
+      mode: "http",
+      fprocess: "sleep 86400",
+      upstream_url: upstream.url,
+      metrics_port: "0",
+      suppress_lock: "true",
+      healthcheck_interval: "0s",
+    },
+    "watchdog ready",
+    "port",
+  );
+  const sink = await startTarget("loadtests/callback-sink/src/main.ts", {}, "callback sink on");
+  const gateway = await startTarget(
+    "services/gateway/src/main.ts",
+    common,
+    { path: "/readyz" },
+    "PORT",
+    profile,
+  );
+  const worker = await startTarget(
+    "services/queue-worker/src/main.ts",
+    { ...common, MAX_INFLIGHT: "256" },
+    { path: "/readyz" },
+    "HEALTH_PORT",
+    profile,
+  );
+  const callbacks = await startTarget(
+    "services/callbacks/src/main.ts",
+    { ...common, CONCURRENCY: "256" },
+    { path: "/readyz" },
+    "HEALTH_PORT",
+    profile,
+  );
+  return { targets: [callbacks, worker, gateway, sink, fn, upstream], gateway, sink, fn };
+}
+
+async function sinkStats(sink: Target): Promise<SinkStats> {
+  return (await (await fetch(`${sink.url}/stats`)).json()) as SinkStats;
+}
+
+/** Waits until the sink saw `count` distinct calls or nothing new arrived for 10 s. */
+async function drain(sink: Target, count: number): Promise<SinkStats> {
+  let last = await sinkStats(sink);
+  let still = Date.now();
+  while (last.unique < count && Date.now() - still < 10_000) {
+    await sleep(200);
+    const now = await sinkStats(sink);
+    if (now.unique !== last.unique) still = Date.now();
+    last = now;
+  }
+  return last;
+}
+
+/** Ferry's accept rate, end-to-end completions and accept-to-callback latency at half load. */
+export async function ferryScenarios(
+  nc: NatsConnection,
+  natsUrl: string,
+  redisUrl: string,
+  s: BenchSettings,
+  minimalRps: number | undefined,
+  profileDir?: string,
+): Promise<Row[]> {
+  const ferry = await startFerry(natsUrl, redisUrl, profileDir);
+  const rows: Row[] = [];
+  try {
+    const registry = await openFunctionRegistry(nc, {
+      logger: createLogger({ name: "bench", level: "silent" }),
+    });
+    await registry.put({
+      name: "bench",
+      queue: "default",
+      url: ferry.fn.url,
+      env: {},
+      timeout: 30_000,
+    });
+    await registry.close();
+    await waitHttp(`${ferry.gateway.url}/readyz`);
+    await sleep(500); // the gateway's registry watcher sees the function
+    const url = `${ferry.gateway.url}/async-function/bench`;
+    const headers = { "content-type": "text/plain", "x-callback-url": `${ferry.sink.url}/cb` };
+
+    await fetch(`${ferry.sink.url}/stats`, { method: "DELETE" });
+    const started = Date.now();
+    const accept = await load({
+      url,
+      body: BODY,
+      headers,
+      connections: 50,
+      durationSec: s.seconds,
+    });
+    rows.push({
+      group: "ferry",
+      name: "async accept, 202/s (50 conns)",
+      ...accept,
+      ...(minimalRps
+        ? { ratio: { value: accept.rps / minimalRps, against: "minimal gateway", goal: ">= 0.8" } }
+        : {}),
+    });
+    const accepted = Math.round(accept.rps * s.seconds);
+    const done = await drain(ferry.sink, accepted);
+    const e2eRate = done.unique / ((done.lastAt - started) / 1000);
+    rows.push({
+      group: "ferry",
+      name: `end-to-end completions/s (callback received; ${done.unique}/${accepted} calls)`,
+      rps: e2eRate,
+      note: `duplicates ${done.duplicates}; goal >= 4,000/s`,
+    });
+
+    const half = Math.max(10, Math.round(e2eRate / 2));
+    await fetch(`${ferry.sink.url}/stats`, { method: "DELETE" });
+    const halfLoad = await load({
+      url,
+      body: BODY,
+      headers,
+      connections: 50,
+      durationSec: s.seconds,
+      rate: half,
+    });
+    const halfDone = await drain(ferry.sink, Math.round(halfLoad.rps * s.seconds));
+    rows.push({
+      group: "ferry",
+      name: `accept -> callback at ${half}/s (half of max)`,
+      rps: halfLoad.rps,
+      ...(halfDone.p50Ms !== undefined ? { p50: halfDone.p50Ms } : {}),
+      ...(halfDone.p99Ms !== undefined ? { p99: halfDone.p99Ms } : {}),
+      note: "latency from X-Start-Time to callback receipt; goal p50 <= 5 ms",
+    });
+  } finally {
+    // SIGTERM lets profiled processes write their profiles.
+    for (const t of ferry.targets) await (profileDir ? t.proc.kill("SIGTERM") : t.stop());
+  }
+  return rows;
+}

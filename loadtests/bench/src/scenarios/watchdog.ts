@@ -1,0 +1,86 @@
+import { load, median, type LoadResult } from "../load.js";
+import { startTarget, waitHttp, type Target } from "../procs.js";
+import type { Row } from "../report.js";
+import type { BenchSettings } from "../settings.js";
+
+const BODY = "hello";
+const WATCHDOG = "services/watchdog/src/main.ts";
+
+/** Starts a watchdog in the given mode; it logs "watchdog ready" once it serves. */
+async function watchdog(env: Record<string, string>): Promise<Target> {
+  const t = await startTarget(
+    WATCHDOG,
+    {
+      metrics_port: "0",
+      suppress_lock: "true",
+      healthcheck_interval: "0s",
+      prefix_logs: "false",
+      ...env,
+    },
+    "watchdog ready",
+    "port",
+  );
+  await waitHttp(`${t.url}/_/ready`);
+  return t;
+}
+
+async function measure(url: string, conns: number, s: BenchSettings): Promise<LoadResult> {
+  return median(s.repeats, () =>
+    load({ url, body: BODY, connections: conns, durationSec: s.seconds }),
+  );
+}
+
+/** The watchdog issue's table: direct upstream, http mode, fork without and with a warm pool. */
+export async function watchdogScenarios(s: BenchSettings): Promise<Row[]> {
+  const rows: Row[] = [];
+  const upstream = await startTarget("loadtests/bench/src/targets/upstream.ts");
+  const targets: Array<[string, () => Promise<Target>]> = [
+    [
+      "(b) watchdog http mode",
+      () => watchdog({ mode: "http", fprocess: "sleep 86400", upstream_url: upstream.url }),
+    ],
+    [
+      "(c) watchdog fork cat, no pool",
+      () => watchdog({ mode: "fork", fprocess: "cat", pool_size: "0" }),
+    ],
+    [
+      "(d) watchdog fork cat, pool",
+      () => watchdog({ mode: "fork", fprocess: "cat", pool_size: "16" }),
+    ],
+  ];
+  try {
+    const direct: Record<number, LoadResult> = {};
+    for (const conns of [1, 50]) {
+      direct[conns] = await measure(upstream.url, conns, s);
+      rows.push({
+        group: "watchdog",
+        name: `(a) upstream direct, ${conns} conn`,
+        ...(direct[conns] as LoadResult),
+      });
+    }
+    for (const [name, start] of targets) {
+      const t = await start();
+      try {
+        for (const conns of [1, 50]) {
+          const r = await measure(t.url, conns, s);
+          const base = direct[conns] as LoadResult;
+          rows.push({
+            group: "watchdog",
+            name: `${name}, ${conns} conn`,
+            ...r,
+            ratio: {
+              value: r.rps / base.rps,
+              against: "(a)",
+              ...(name.startsWith("(b)") && conns === 50 ? { goal: ">= 0.30" } : {}),
+            },
+          });
+        }
+      } finally {
+        await t.stop();
+      }
+    }
+  } finally {
+    await upstream.stop();
+  }
+  return rows;
+}
