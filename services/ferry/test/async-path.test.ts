@@ -11,7 +11,7 @@ import {
   type ServerHandle,
 } from "@ferry/testkit";
 import { startReplica, startStack, type Replica, type Stack } from "../src/index.js";
-import { FIXTURES, lastInvokeSeq, recorderSpec, runsById } from "./helpers.js";
+import { FIXTURES, eventually, lastInvokeSeq, recorderSpec, runsById } from "./helpers.js";
 
 const logger = createLogger({ name: "test", level: "silent" });
 let nats: ServerHandle;
@@ -138,5 +138,25 @@ describe("async path", () => {
       function: "recorder",
       attempts: "1",
     });
+  });
+
+  // Last: it stops NATS.
+  test("readiness - /readyz and new calls answer 503 while NATS is down, and recover after", async () => {
+    await nats.halt({ kill: true });
+    await eventually(async () => (await fetch(`${stack.gatewayUrl}/readyz`)).status === 503);
+    const refused = await post("/async-function/recorder", { body: "x" });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("retry-after")).toBe("1");
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe(
+      "FERRY_ERR_UNAVAILABLE",
+    );
+    await nats.restart();
+    await eventually(async () => (await fetch(`${stack.gatewayUrl}/readyz`)).status === 200);
+    const res = await post("/async-function/recorder", {
+      headers: { "x-callback-url": `${sink.url}/after` },
+      body: "back",
+    });
+    expect(res.status).toBe(202);
+    await sink.waitFor(1, { filter: (r) => r.url === "/after" });
   });
 });

@@ -34,6 +34,7 @@ export async function gatewayApp(app: FastifyInstance, opts: GatewayAppOptions):
     metrics,
     maxBodyBytes: opts.maxBodyBytes,
     publishTimeoutMs: opts.publishTimeoutMs,
+    ready: opts.ready,
   });
   healthRoutes(app, {
     ready: opts.ready,

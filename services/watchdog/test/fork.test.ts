@@ -2,7 +2,7 @@ import { readFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { alive, eventually, spawnWatchdog, startInProcess } from "./helpers.js";
+import { alive, eventually, example, spawnWatchdog, startInProcess } from "./helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "watchdog-fork-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -98,6 +98,28 @@ describe("fork mode", () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
       "FERRY_ERR_INTERNAL",
     );
+  });
+});
+
+describe("examples", () => {
+  test("examples - wc-fork counts lines, words and bytes with a shell pipeline", async () => {
+    await using wd = await startInProcess({
+      mode: "fork",
+      fprocess: "wc | tr -s ' ' | sed 's/^ //'",
+    });
+    const res = await fetch(`${wd.url}/`, { method: "POST", body: "a b\nc" });
+    expect(await res.text()).toBe("1 3 5\n");
+  });
+
+  test("examples - upper-stream upper-cases a streamed body", async () => {
+    const handler = example("upper-stream/handler.mjs");
+    await using wd = await startInProcess({
+      mode: "stream",
+      fprocess: `node ${handler}`,
+      pool_size: "1",
+    });
+    const res = await fetch(`${wd.url}/`, { method: "POST", body: "héllo stream" });
+    expect(await res.text()).toBe("HÉLLO STREAM");
   });
 });
 

@@ -1,25 +1,20 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { createLogger, createRegistry } from "@ferry/runtime";
+import { createLogger, createRegistry, freePort } from "@ferry/runtime";
 import { createWatchdog, loadConfig, type Watchdog } from "../src/index.js";
+
+export { freePort };
 
 /** Absolute path of a file under test/fixtures. */
 export const fixture = (name: string): string =>
   fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
-const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
+/** Absolute path of a file under the repository's examples/functions. */
+export const example = (path: string): string =>
+  fileURLToPath(new URL(`../../../examples/functions/${path}`, import.meta.url));
 
-/** A port that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
+const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
 
 /** Env that keeps test watchdogs quick to stop and out of each other's way. */
 const TEST_DEFAULTS = {
@@ -110,13 +105,18 @@ export async function runWatchdogToExit(
   return { code, stderr };
 }
 
-/** True if a process with this pid exists. */
+/** True if a process with this pid exists and is not a zombie waiting to be reaped. */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    // Field 3 of /proc/<pid>/stat is the state; Z is dead but not yet reaped by its new parent.
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return true;
   }
 }
 

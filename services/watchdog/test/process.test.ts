@@ -30,9 +30,10 @@ describe("process", () => {
     expect(existsSync(lockFile)).toBe(true);
     const pid = Number((await fetch(`${wd.url}/pid`)).headers.get("x-upstream-pid"));
     const inflight = fetch(`${wd.url}/slow?ms=1500`);
-    await eventually(() => wd.output().includes("function process accepting"), "the upstream");
-    // Let the call reach the function before the signal.
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await eventually(
+      () => wd.output().includes("slow call started"),
+      "the call to reach the function",
+    );
     wd.child.kill("SIGTERM");
     await eventually(
       async () => (await fetch(`${wd.url}/_/health`)).status === 503,

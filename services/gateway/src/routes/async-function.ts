@@ -24,6 +24,8 @@ export interface AsyncRouteOptions {
   maxBodyBytes: number;
   /** Longest wait for the publish ack. */
   publishTimeoutMs: number;
+  /** False while NATS is unreachable: calls are refused at once instead of waiting. */
+  ready: () => boolean;
 }
 
 type Params = { name: string; "*"?: string };
@@ -46,6 +48,10 @@ async function accept(
 ): Promise<unknown> {
   const started = process.hrtime.bigint();
   const spec = lookup(opts.registry, req.params.name);
+  if (!opts.ready()) {
+    reply.header("retry-after", "1");
+    throw new FerryError("Unavailable", "the queue is unavailable, retry later");
+  }
   const inv = toInvocation(req, spec);
   const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
   const log = req.log.child({ callId: inv.callId, function: spec.name });
