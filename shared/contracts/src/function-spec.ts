@@ -12,7 +12,10 @@ export const WatchdogMode = {
 export type WatchdogMode = (typeof WatchdogMode)[keyof typeof WatchdogMode];
 
 const durationMs = z
-  .union([z.number().int().positive(), z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/)])
+  .union([
+    z.number().int().positive(),
+    z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, "must be a duration like 500ms, 30s, 5m or 1h"),
+  ])
   .transform((v) => (typeof v === "number" ? v : toMs(v)));
 
 function toMs(value: string): number {
