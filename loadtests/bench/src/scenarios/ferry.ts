@@ -17,12 +17,22 @@ interface SinkStats {
   lastAt: number;
 }
 
-/** The Ferry services as separate processes, the function behind a watchdog, and a callback sink. */
-async function startFerry(
+/** The Ferry processes of one run, started in two steps. */
+interface Ferry {
+  targets: Target[];
+  gateway: Target;
+  sink: Target;
+  fn: Target;
+  common: Record<string, string>;
+  profile: string[];
+}
+
+/** The function behind a watchdog, the callback sink and the gateway, each its own process. */
+async function startFront(
   natsUrl: string,
   redisUrl: string,
   profileDir: string | undefined,
-): Promise<{ targets: Target[]; gateway: Target; sink: Target; fn: Target }> {
+): Promise<Ferry> {
   // --profile: each Ferry service writes a V8 CPU profile when it exits.
   const profile = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
   const common = { NATS_URL: natsUrl, REDIS_URL: redisUrl, LOG_LEVEL: "warn" };
@@ -48,21 +58,26 @@ async function startFerry(
     "PORT",
     profile,
   );
+  return { targets: [gateway, sink, fn, upstream], gateway, sink, fn, common, profile };
+}
+
+/** Starts the queue-worker and the callbacks service. */
+async function startBack(ferry: Ferry): Promise<void> {
   const worker = await startTarget(
     "services/queue-worker/src/main.ts",
-    { ...common, MAX_INFLIGHT: "256" },
+    { ...ferry.common, MAX_INFLIGHT: "256" },
     { path: "/readyz" },
     "HEALTH_PORT",
-    profile,
+    ferry.profile,
   );
   const callbacks = await startTarget(
     "services/callbacks/src/main.ts",
-    { ...common, CONCURRENCY: "256" },
+    { ...ferry.common, CONCURRENCY: "256" },
     { path: "/readyz" },
     "HEALTH_PORT",
-    profile,
+    ferry.profile,
   );
-  return { targets: [callbacks, worker, gateway, sink, fn, upstream], gateway, sink, fn };
+  ferry.targets.unshift(callbacks, worker);
 }
 
 async function sinkStats(sink: Target): Promise<SinkStats> {
@@ -91,7 +106,7 @@ export async function ferryScenarios(
   minimalRps: number | undefined,
   profileDir?: string,
 ): Promise<Row[]> {
-  const ferry = await startFerry(natsUrl, redisUrl, profileDir);
+  const ferry = await startFront(natsUrl, redisUrl, profileDir);
   const rows: Row[] = [];
   try {
     const registry = await openFunctionRegistry(nc, {
@@ -110,8 +125,7 @@ export async function ferryScenarios(
     const url = `${ferry.gateway.url}/async-function/bench`;
     const headers = { "content-type": "text/plain", "x-callback-url": `${ferry.sink.url}/cb` };
 
-    await fetch(`${ferry.sink.url}/stats`, { method: "DELETE" });
-    const started = Date.now();
+    // Accept rate of the gateway alone: the calls wait in JetStream, as they would behind busy workers.
     const accept = await load({
       url,
       body: BODY,
@@ -121,18 +135,20 @@ export async function ferryScenarios(
     });
     rows.push({
       group: "ferry",
-      name: "async accept, 202/s (50 conns)",
+      name: "async accept, 202/s (50 conns; workers stopped)",
       ...accept,
       ...(minimalRps
         ? { ratio: { value: accept.rps / minimalRps, against: "minimal gateway", goal: ">= 0.8" } }
         : {}),
     });
+    // End-to-end throughput: workers and callbacks drain that backlog into the sink.
     const accepted = Math.round(accept.rps * s.seconds);
+    await startBack(ferry);
     const done = await drain(ferry.sink, accepted);
-    const e2eRate = done.unique / ((done.lastAt - started) / 1000);
+    const e2eRate = done.unique / Math.max(0.001, (done.lastAt - done.firstAt) / 1000);
     rows.push({
       group: "ferry",
-      name: `end-to-end completions/s (callback received; ${done.unique}/${accepted} calls)`,
+      name: `end-to-end completions/s, backlog drained to the sink (${done.unique}/${accepted})`,
       rps: e2eRate,
       note: `duplicates ${done.duplicates}; goal >= 4,000/s`,
     });
