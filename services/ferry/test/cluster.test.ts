@@ -38,6 +38,8 @@ beforeAll(async () => {
     logger,
     port: 0,
     replicas: 3,
+    // Acks lost in the failover come back after the lease; a short one keeps the test short.
+    consumer: { ackWaitMs: 5_000, maxDeliver: 10, maxAckPending: 10_000 },
     resolveEndpoint: () => replica.url,
   });
   await stack.registry.put(spec);
