@@ -117,6 +117,36 @@ describe("docker-compose.yml", () => {
   );
 });
 
+describe("infra/docker", () => {
+  const dockerfile = (name: string): string =>
+    readFileSync(join(REPO_ROOT, "infra/docker", name), "utf8");
+  /** The instructions of each stage, by stage name. */
+  const stages = (text: string): Map<string, string> =>
+    new Map(
+      text
+        .split(/^FROM /m)
+        .slice(1)
+        .map((s) => [/ AS (\S+)/.exec(s.split("\n")[0] ?? "")?.[1] ?? "", s]),
+    );
+
+  test("images - the services image runs a real entry as a non-root user without dev dependencies", () => {
+    const text = dockerfile("Dockerfile");
+    const runtime = stages(text).get("runtime") ?? "";
+    expect(runtime).toMatch(/^USER node$/m);
+    const cmd = /^CMD \["([^"]+)"\]/m.exec(runtime)?.[1] ?? "";
+    expect(SERVICE_TARGETS[cmd], cmd).toBeDefined();
+    expect(text).toContain("npm prune --omit=dev");
+  });
+
+  test("images - the function base image has the watchdog as entrypoint, as a non-root user", () => {
+    const base = stages(dockerfile("function.Dockerfile")).get("function-base") ?? "";
+    expect(base).toMatch(/^USER node$/m);
+    const entry = /^ENTRYPOINT \["node", "\/opt\/ferry\/([^"]+)"\]/m.exec(base)?.[1] ?? "";
+    expect(entry).toBe("services/watchdog/dist/main.js");
+    expect(inRepo(entry.replace("dist/main.js", "src/main.ts"))).toBe(true);
+  });
+});
+
 describe("infra/nats", () => {
   test.each(["single.conf", "cluster.conf"])("nats - %s is a valid nats-server config", (file) => {
     const res = spawnSync("nats-server", ["-t", "-c", join(REPO_ROOT, "infra/nats", file)], {
