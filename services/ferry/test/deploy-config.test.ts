@@ -109,10 +109,31 @@ describe("docker-compose.yml", () => {
     }
   });
 
+  test("compose - the NATS cluster override sets known variables and names its nodes", () => {
+    const override = readYaml("infra/compose/nats-cluster.yml")[0] as typeof compose;
+    const nodes = new Set(["nats-1", ...Object.keys(override.services)]);
+    for (const [name, s] of Object.entries(override.services)) {
+      const base = compose.services[name];
+      const target = SERVICE_TARGETS[s.command?.[0] ?? base?.command?.[0] ?? ""];
+      if (!target) continue; // a NATS node
+      const env = { ...base?.environment, ...s.environment };
+      expect(unknownVars(env, target.known), name).toEqual([]);
+      target.ports(env);
+      for (const url of env.NATS_URL?.split(",") ?? []) {
+        expect(nodes.has(hostPort(url).host), `${name}: ${url}`).toBe(true);
+      }
+      if (env.STREAM_REPLICAS) expect(env.STREAM_REPLICAS).toBe("3");
+    }
+    expect(override.services["functions-deploy"]?.command?.slice(-2)).toEqual(["--replicas", "3"]);
+  });
+
   test.skipIf(!hasCommand("docker-compose"))(
-    "compose - docker-compose config -q accepts the file",
+    "compose - docker-compose config -q accepts the file, alone and with the cluster override",
     () => {
-      execFileSync("docker-compose", ["-f", join(REPO_ROOT, "docker-compose.yml"), "config", "-q"]);
+      const base = join(REPO_ROOT, "docker-compose.yml");
+      const cluster = join(REPO_ROOT, "infra/compose/nats-cluster.yml");
+      execFileSync("docker-compose", ["-f", base, "config", "-q"]);
+      execFileSync("docker-compose", ["-f", base, "-f", cluster, "config", "-q"]);
     },
   );
 });
