@@ -1,11 +1,18 @@
 import { Command, InvalidArgumentError } from "commander";
 import { createLogger, onShutdown } from "@ferry/runtime";
 import { FunctionsFileError, MissingServerError, up } from "./up.js";
+import { deploy } from "./deploy.js";
 
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535)
     throw new InvalidArgumentError("not a port number");
+  return n;
+}
+
+function replicas(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 5) throw new InvalidArgumentError("not 1 to 5");
   return n;
 }
 
@@ -50,7 +57,26 @@ export function program(): Command {
         throw err;
       }
     });
+  cli
+    .command("deploy")
+    .description("store the functions of a file in the registry of a running Ferry (NATS_URL)")
+    .requiredOption("-f, --file <path>", "functions file to deploy")
+    .option("--replicas <n>", "registry bucket replicas if it is new", replicas, 1)
+    .action(deployAction);
   return cli;
+}
+
+async function deployAction(opts: { file: string; replicas: number }): Promise<void> {
+  const logger = createLogger({ name: "ferry", level: "warn" });
+  try {
+    const natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
+    const names = await deploy({ ...opts, natsUrl, logger });
+    process.stdout.write(`deployed: ${names.join(", ")}\n`);
+  } catch (err) {
+    if (!(err instanceof FunctionsFileError)) throw err;
+    process.stderr.write(`ferry deploy: ${err.message}\n`);
+    process.exit(2);
+  }
 }
 
 function printReady(url: string, functions: string[]): void {

@@ -35,6 +35,8 @@ export interface StackOptions {
   worker?: boolean;
   /** Run the callbacks worker in this process. Default true. */
   callbacks?: boolean;
+  /** Stream and registry bucket replicas: 3 on a 3-node cluster. Default 1. */
+  replicas?: number;
 }
 
 /** Gateway, queue-worker and callbacks composed in one process: `ferry up` and the tests. */
@@ -52,8 +54,9 @@ export interface Stack {
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const { logger } = opts;
   const nc = await connectNats({ servers: opts.natsUrl, name: "ferry", logger });
-  await provisionStreams(await jetstreamManager(nc), DEFAULT_STREAM_SETTINGS);
-  const registry = await openFunctionRegistry(nc, { logger });
+  const replicas = opts.replicas ?? DEFAULT_STREAM_SETTINGS.replicas;
+  await provisionStreams(await jetstreamManager(nc), { ...DEFAULT_STREAM_SETTINGS, replicas });
+  const registry = await openFunctionRegistry(nc, { logger, replicas });
   const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
   const bullRedis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
   const metricsRegistry = createRegistry();

@@ -1,0 +1,168 @@
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { Streams, queueConsumerName } from "@ferry/contracts";
+import { REPO_ROOT } from "@ferry/testkit";
+import { loadFunctionsFile } from "../src/index.js";
+import {
+  SERVICE_TARGETS,
+  hostPort,
+  inRepo,
+  readYaml,
+  unknownVars,
+  watchdogTarget,
+} from "./deploy-targets.js";
+
+interface Probe {
+  httpGet?: { path: string; port: string | number };
+}
+interface Container {
+  image: string;
+  args?: string[];
+  env?: Array<{ name: string; value: string }>;
+  ports?: Array<{ name: string; containerPort: number }>;
+  readinessProbe?: Probe;
+  lifecycle?: { preStop?: { exec?: { command: string[] } } };
+}
+interface PodSpec {
+  terminationGracePeriodSeconds?: number;
+  containers: Container[];
+}
+interface Manifest {
+  kind: string;
+  metadata: { name: string };
+  spec: {
+    template?: { metadata: { labels: Record<string, string> }; spec: PodSpec };
+    selector?: { matchLabels: Record<string, string> } | Record<string, string>;
+    ports?: Array<{ port: number; targetPort: string | number }>;
+    scaleTargetRef?: { name: string };
+    triggers?: Array<{ type: string; metadata: Record<string, string> }>;
+  };
+}
+
+const K8S = "infra/k8s";
+const kustomization = readYaml(`${K8S}/kustomization.yaml`)[0] as { resources: string[] };
+const manifests = kustomization.resources.flatMap((f) => readYaml(`${K8S}/${f}`) as Manifest[]);
+const ofKind = (kind: string): Manifest[] => manifests.filter((m) => m.kind === kind);
+const envOf = (c: Container): Record<string, string> =>
+  Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
+const portNumber = (c: Container, port: string | number): number =>
+  typeof port === "number" ? port : (c.ports?.find((p) => p.name === port)?.containerPort ?? -1);
+const preStopSeconds = (c: Container): number =>
+  Number(c.lifecycle?.preStop?.exec?.command.at(-1) ?? 0) || 0;
+
+/** Ports, stop deadline and readiness path of a workload's container, from the target's config. */
+function targetOf(c: Container): { ports: number[]; stopDeadlineMs: number; ready: string } {
+  if (c.image === "ferry") {
+    const target = SERVICE_TARGETS[c.args?.[0] ?? ""];
+    expect(target, `entry ${c.args?.[0]}`).toBeDefined();
+    expect(inRepo(target!.source)).toBe(true);
+    expect(unknownVars(envOf(c), target!.known)).toEqual([]);
+    const env = envOf(c);
+    return {
+      ports: target!.ports(env),
+      stopDeadlineMs: target!.stopDeadlineMs(env),
+      ready: "/readyz",
+    };
+  }
+  expect(c.image).toMatch(/^ferry-fn-/);
+  return { ...watchdogTarget(envOf(c)), ready: "/_/ready" };
+}
+
+describe("infra/k8s", () => {
+  test("k8s - every workload runs a real entry with known variables, its config's ports and readiness", () => {
+    const workloads = [...ofKind("Deployment"), ...ofKind("Job")];
+    expect(workloads.map((w) => w.metadata.name).sort()).toEqual(
+      ["callbacks", "ferry-functions-deploy", "fn-echo", "gateway", "queue-worker"].sort(),
+    );
+    for (const w of workloads) {
+      for (const c of w.spec.template!.spec.containers) {
+        const target = targetOf(c);
+        for (const p of c.ports ?? [])
+          expect(target.ports, w.metadata.name).toContain(p.containerPort);
+        if (w.kind !== "Deployment") continue;
+        const probe = c.readinessProbe?.httpGet;
+        expect(probe?.path, w.metadata.name).toBe(target.ready);
+        expect(target.ports).toContain(portNumber(c, probe!.port));
+      }
+    }
+  });
+
+  test("k8s - termination grace is longer than the drain deadline plus preStop", () => {
+    for (const d of ofKind("Deployment")) {
+      const pod = d.spec.template!.spec;
+      for (const c of pod.containers) {
+        const needMs = targetOf(c).stopDeadlineMs + preStopSeconds(c) * 1000;
+        expect((pod.terminationGracePeriodSeconds ?? 30) * 1000, d.metadata.name).toBeGreaterThan(
+          needMs,
+        );
+      }
+    }
+  });
+
+  test("k8s - every Deployment has a PodDisruptionBudget and stream replicas are 3", () => {
+    const pdbs = ofKind("PodDisruptionBudget");
+    for (const d of ofKind("Deployment")) {
+      const labels = d.spec.template!.metadata.labels;
+      const covered = pdbs.some((p) =>
+        Object.entries(
+          (p.spec.selector as { matchLabels: Record<string, string> }).matchLabels,
+        ).every(([k, v]) => labels[k] === v),
+      );
+      expect(covered, d.metadata.name).toBe(true);
+      for (const c of d.spec.template!.spec.containers) {
+        const replicas = envOf(c).STREAM_REPLICAS;
+        if (replicas !== undefined) expect(replicas, d.metadata.name).toBe("3");
+      }
+    }
+    const job = ofKind("Job")[0]!.spec.template!.spec.containers[0]!;
+    expect(job.args?.slice(-2)).toEqual(["--replicas", "3"]);
+  });
+
+  test("k8s - KEDA scales on a queue consumer of FERRY_INVOKE through the NATS monitoring port", async () => {
+    const specs = await loadFunctionsFile(join(REPO_ROOT, K8S, "functions.yaml"));
+    const consumers = specs.map((s) => queueConsumerName(s.queue));
+    const scaled = ofKind("ScaledObject");
+    expect(scaled.map((s) => s.spec.scaleTargetRef?.name).sort()).toEqual([
+      "fn-echo",
+      "queue-worker",
+    ]);
+    for (const so of scaled) {
+      expect(
+        ofKind("Deployment").some((d) => d.metadata.name === so.spec.scaleTargetRef?.name),
+      ).toBe(true);
+      for (const t of so.spec.triggers ?? []) {
+        expect(t.type).toBe("nats-jetstream");
+        expect(t.metadata.stream).toBe(Streams.Invoke);
+        expect(consumers).toContain(t.metadata.consumer);
+        expect(t.metadata.natsServerMonitoringEndpoint).toMatch(/:8222$/);
+        expect(Number(t.metadata.lagThreshold)).toBeGreaterThan(0);
+        expect(t.metadata.activationLagThreshold).toBeDefined();
+      }
+    }
+  });
+
+  test("k8s - function urls and service URLs name Services on their target ports", async () => {
+    const services = new Map(ofKind("Service").map((s) => [s.metadata.name, s]));
+    const specs = await loadFunctionsFile(join(REPO_ROOT, K8S, "functions.yaml"));
+    for (const spec of specs) {
+      const { host, port } = hostPort(spec.url ?? "");
+      const svc = services.get(host.split(".")[0]!);
+      expect(svc?.spec.ports?.[0]?.port, spec.name).toBe(port);
+    }
+    const redisUrls = ofKind("Deployment").flatMap((d) =>
+      d.spec.template!.spec.containers.map((c) => envOf(c).REDIS_URL).filter(Boolean),
+    );
+    for (const url of redisUrls)
+      expect(services.has(hostPort(url!).host.split(".")[0]!)).toBe(true);
+  });
+
+  test.skipIf(spawnSync("kubectl", ["version", "--client"]).status !== 0)(
+    "k8s - kubectl kustomize builds the manifests",
+    () => {
+      const res = spawnSync("kubectl", ["kustomize", join(REPO_ROOT, K8S)], { encoding: "utf8" });
+      expect(res.status, res.stderr).toBe(0);
+      expect(res.stdout).toContain("kind: ScaledObject");
+    },
+  );
+});
