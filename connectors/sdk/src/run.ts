@@ -10,7 +10,6 @@ import {
   startHealthServer,
 } from "@ferry/runtime";
 import { connectNats } from "@ferry/jetstream";
-import { ConnectorConfigError } from "./config-file.js";
 import { startConnector } from "./connector.js";
 import { loadConnectorFile, type ConnectorDefinition } from "./definition.js";
 
@@ -38,20 +37,22 @@ export async function runConnectorProcess(
   const { values } = parseArgs({ args: argv, options: { config: { type: "string", short: "c" } }, strict: false });
   let cfg: z.infer<typeof ConnectorEnv>;
   let loaded;
+  let source;
   try {
     cfg = parseEnv(ConnectorEnv, env);
     const file = typeof values.config === "string" ? values.config : cfg.CONNECTOR_CONFIG;
     if (!file) throw new ConfigError("no config file: pass -c <file> or set CONNECTOR_CONFIG");
     loaded = await loadConnectorFile(file, [definition], definition.kind);
+    source = loaded.create(env);
   } catch (err) {
-    if (!(err instanceof ConfigError) && !(err instanceof ConnectorConfigError)) throw err;
-    process.stderr.write(`${definition.kind} connector: ${err.message}\n`);
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`${definition.kind} connector: ${message}\n`);
     process.exit(2);
   }
   const logger = createLogger({ name: `connector-${definition.kind}`, level: cfg.LOG_LEVEL });
   const nc = await connectNats({ servers: cfg.NATS_URL, name: `ferry-${definition.kind}`, logger });
   const connector = await startConnector({
-    source: loaded.create(env),
+    source,
     eventSource: loaded.eventSource,
     nc,
     logger,

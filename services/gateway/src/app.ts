@@ -6,6 +6,7 @@ import { installErrorHandlers } from "./errors.js";
 import { createGatewayMetrics } from "./metrics.js";
 import { asyncFunctionRoutes } from "./routes/async-function.js";
 import { healthRoutes } from "./routes/health.js";
+import { systemEventsRoutes } from "./routes/system-events.js";
 
 /** Everything the gateway's routes need. */
 export interface GatewayAppOptions {
@@ -35,6 +36,7 @@ export async function gatewayApp(app: FastifyInstance, opts: GatewayAppOptions):
     maxBodyBytes: opts.maxBodyBytes,
     publishTimeoutMs: opts.publishTimeoutMs,
   });
+  systemEventsRoutes(app, opts);
   healthRoutes(app, {
     ready: opts.ready,
     registries: [opts.metricsRegistry, ...(opts.extraRegistries ?? [])],
