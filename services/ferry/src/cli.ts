@@ -1,6 +1,9 @@
 import { Command, InvalidArgumentError } from "commander";
 import { createLogger, onShutdown } from "@ferry/runtime";
+import { existsSync } from "node:fs";
+import { ConnectorConfigError } from "@ferry/connector-sdk";
 import { FunctionsFileError, MissingServerError, up } from "./up.js";
+import { connectorCommand } from "./connector-command.js";
 
 function port(value: string): number {
   const n = Number(value);
@@ -24,7 +27,8 @@ export function program(): Command {
     .option("-p, --port <port>", "gateway port", port, Number(process.env.PORT ?? 8080))
     .option("--host <host>", "gateway interface", process.env.HOST ?? "127.0.0.1")
     .option("--data-dir <path>", "data of the NATS and Redis servers ferry up starts", ".ferry")
-    .action(async (opts: { file: string; port: number; host: string; dataDir: string }) => {
+    .option("--connectors <paths...>", "connector config files or directories (default examples/connectors)")
+    .action(async (opts: { file: string; port: number; host: string; dataDir: string; connectors?: string[] }) => {
       const logger = createLogger({
         name: "ferry",
         level: (process.env.LOG_LEVEL as "info") ?? "info",
@@ -33,6 +37,8 @@ export function program(): Command {
         const running = await up({
           ...opts,
           logger,
+          connectors: opts.connectors ?? (existsSync("examples/connectors") ? ["examples/connectors"] : []),
+          env: process.env,
           ...(process.env.NATS_URL ? { natsUrl: process.env.NATS_URL } : {}),
           ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
         });
@@ -43,13 +49,18 @@ export function program(): Command {
         printReady(url, [...running.stack.registry.list().map((f) => f.name)]);
         onShutdown(() => running.stop(), { logger, deadlineMs: 30_000 });
       } catch (err) {
-        if (err instanceof FunctionsFileError || err instanceof MissingServerError) {
+        if (
+          err instanceof FunctionsFileError ||
+          err instanceof MissingServerError ||
+          err instanceof ConnectorConfigError
+        ) {
           process.stderr.write(`ferry up: ${err.message}\n`);
           process.exit(2);
         }
         throw err;
       }
     });
+  cli.addCommand(connectorCommand());
   return cli;
 }
 
