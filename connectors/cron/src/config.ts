@@ -15,7 +15,14 @@ export const Schedule = z
     /** Fixed interval instead of `cron`, e.g. `30s`, `5m`; ticks are aligned to the epoch. */
     every: Duration.pipe(z.number().min(1000, "must be at least 1s")).optional(),
     /** IANA time zone the cron expression is read in. */
-    timezone: z.string().default("UTC").refine(isTimeZone, "is not an IANA time zone"),
+    timezone: z
+      .string()
+      .default("UTC")
+      .superRefine((tz, ctx) => {
+        if (!isTimeZone(tz)) {
+          ctx.addIssue({ code: "custom", message: `"${tz}" is not an IANA time zone (e.g. Europe/Berlin)` });
+        }
+      }),
     /** Topic the tick events are published on. */
     topic: Topic,
     /** Payload of each event: a string, or an object sent as JSON. */

@@ -33,11 +33,12 @@ export async function readYamlFile(file: string): Promise<YamlFile> {
     throw new ConnectorConfigError(file, undefined, "(file)", (err as Error).message);
   }
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   const error = doc.errors[0];
   if (error) {
     const line = error.linePos?.[0].line;
-    throw new ConnectorConfigError(file, line, "(yaml)", error.message.split("\n")[0] ?? "");
+    const reason = (error.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "");
+    throw new ConnectorConfigError(file, line, "(yaml)", reason);
   }
   return { file, data: doc.toJS() as unknown, lineOf: (path) => lineOf(doc, lineCounter, path) };
 }
