@@ -20,7 +20,10 @@ export const Schedule = z
       .default("UTC")
       .superRefine((tz, ctx) => {
         if (!isTimeZone(tz)) {
-          ctx.addIssue({ code: "custom", message: `"${tz}" is not an IANA time zone (e.g. Europe/Berlin)` });
+          ctx.addIssue({
+            code: "custom",
+            message: `"${tz}" is not an IANA time zone (e.g. Europe/Berlin)`,
+          });
         }
       }),
     /** Topic the tick events are published on. */

@@ -52,9 +52,12 @@ async function runSchedule(
   const log = ctx.logger.child({ schedule: name, topic: schedule.topic });
   const ticks = ticksOf(schedule);
   const fire = (tick: number): Promise<unknown> =>
-    ctx.publish(tickEvent(name, schedule, tick), { position: { key, tick } }).catch((err: unknown) => {
-      if (!signal.aborted) log.error({ err, tick: new Date(tick).toISOString() }, "tick not published");
-    });
+    ctx
+      .publish(tickEvent(name, schedule, tick), { position: { key, tick } })
+      .catch((err: unknown) => {
+        if (!signal.aborted)
+          log.error({ err, tick: new Date(tick).toISOString() }, "tick not published");
+      });
   let last = Date.now();
   for (const tick of await missedTicks(schedule, ticks, key, ctx, last)) await fire(tick);
   log.info({ next: new Date(ticks.next(last) ?? 0).toISOString() }, "schedule running");
@@ -62,7 +65,8 @@ async function runSchedule(
     const tick = ticks.next(last);
     if (tick === undefined) return log.info("schedule has no more ticks");
     // Timers may wake a little early; a tick is published only once its time has come.
-    while (!signal.aborted && Date.now() < tick) await sleep(Math.min(tick - Date.now(), 60_000), signal);
+    while (!signal.aborted && Date.now() < tick)
+      await sleep(Math.min(tick - Date.now(), 60_000), signal);
     if (signal.aborted) return;
     void fire(tick);
     last = tick;
@@ -104,4 +108,3 @@ function tickEvent(name: string, schedule: Schedule, tick: number): EventDraft {
 function keyPart(value: string): string {
   return value.replace(/[^A-Za-z0-9_-]/g, "_");
 }
-

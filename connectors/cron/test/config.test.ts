@@ -14,7 +14,11 @@ const CORPUS: Array<[file: string, line: number, reason: RegExp]> = [
   ["bad-yaml.yaml", 6, /\(yaml\): Flow sequence/],
   ["unknown-key.yaml", 6, /schedules\.tick\.colour: unknown key "colour"/],
   ["bad-cron.yaml", 4, /schedules\.tick\.cron: invalid cron expression "61 \* \* \* \*".*minute/],
-  ["bad-timezone.yaml", 5, /schedules\.tick\.timezone: "Mars\/Olympus_Mons" is not an IANA time zone/],
+  [
+    "bad-timezone.yaml",
+    5,
+    /schedules\.tick\.timezone: "Mars\/Olympus_Mons" is not an IANA time zone/,
+  ],
   ["missing-topic.yaml", 4, /schedules\.tick\.topic: is required/],
   ["cron-and-every.yaml", 4, /schedules\.tick: set exactly one of `cron` and `every`/],
   ["unknown-connector.yaml", 1, /connector: must be one of cron, webhook/],
@@ -22,18 +26,21 @@ const CORPUS: Array<[file: string, line: number, reason: RegExp]> = [
 ];
 
 describe("connector config files", () => {
-  test.each(CORPUS)("config file - %s gives one line naming file, line and problem", async (name, line, reason) => {
-    const file = join(BROKEN, name);
-    const err = await loadConnectorFile(file, DEFINITIONS).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(ConnectorConfigError);
-    const message = (err as Error).message;
-    expect(message).not.toContain("\n");
-    expect(message.startsWith(`${file}:${line}: `)).toBe(true);
-    expect(message).toMatch(reason);
-  });
+  test.each(CORPUS)(
+    "config file - %s gives one line naming file, line and problem",
+    async (name, line, reason) => {
+      const file = join(BROKEN, name);
+      const err = await loadConnectorFile(file, DEFINITIONS).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ConnectorConfigError);
+      const message = (err as Error).message;
+      expect(message).not.toContain("\n");
+      expect(message.startsWith(`${file}:${line}: `)).toBe(true);
+      expect(message).toMatch(reason);
+    },
+  );
 
   test("config file - the example files are valid", async () => {
     const cron = await loadConnectorFile("examples/connectors/cron.yaml", DEFINITIONS);
@@ -48,6 +55,8 @@ describe("connector config files", () => {
     expect(code).toBe(2);
     const lines = proc.output().trim().split("\n");
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^cron connector: .*bad-timezone\.yaml:5: schedules\.tick\.timezone: /);
+    expect(lines[0]).toMatch(
+      /^cron connector: .*bad-timezone\.yaml:5: schedules\.tick\.timezone: /,
+    );
   });
 });

@@ -43,7 +43,11 @@ export async function readYamlFile(file: string): Promise<YamlFile> {
   return { file, data: doc.toJS() as unknown, lineOf: (path) => lineOf(doc, lineCounter, path) };
 }
 
-function lineOf(doc: Document, counter: LineCounter, path: readonly PropertyKey[]): number | undefined {
+function lineOf(
+  doc: Document,
+  counter: LineCounter,
+  path: readonly PropertyKey[],
+): number | undefined {
   for (let n = path.length; n >= 0; n--) {
     const node = doc.getIn(path.slice(0, n) as unknown[], true) as { range?: [number] } | undefined;
     if (node?.range) return counter.linePos(node.range[0]).line;

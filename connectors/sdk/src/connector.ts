@@ -83,7 +83,11 @@ interface Publisher {
   signal: AbortSignal;
 }
 
-async function publishEvent(p: Publisher, draft: EventDraft, retry: boolean): Promise<PublishOutcome> {
+async function publishEvent(
+  p: Publisher,
+  draft: EventDraft,
+  retry: boolean,
+): Promise<PublishOutcome> {
   const event = CloudEvent.parse({
     specversion: "1.0",
     id: draft.id,
@@ -107,12 +111,18 @@ async function publishEvent(p: Publisher, draft: EventDraft, retry: boolean): Pr
       });
       p.metrics.published.inc({ ...labels, duplicate: String(ack.duplicate) });
       if (event.time) p.metrics.lag.set({ connector: labels.connector }, lagOf(event.time));
-      p.log.debug({ eventId: event.id, topic: draft.topic, seq: ack.seq, duplicate: ack.duplicate }, "event published");
+      p.log.debug(
+        { eventId: event.id, topic: draft.topic, seq: ack.seq, duplicate: ack.duplicate },
+        "event published",
+      );
       return { msgId, seq: ack.seq, duplicate: ack.duplicate };
     } catch (err) {
       p.metrics.failures.inc(labels);
       if (!retry || p.signal.aborted) throw err;
-      p.log.warn({ err, eventId: event.id, topic: draft.topic, retryInMs: wait }, "publish failed, retrying");
+      p.log.warn(
+        { err, eventId: event.id, topic: draft.topic, retryInMs: wait },
+        "publish failed, retrying",
+      );
       await sleep(wait, p.signal);
     }
   }
@@ -127,7 +137,9 @@ async function warnIfNoStream(nc: NatsConnection, log: Logger): Promise<void> {
   try {
     await (await jetstreamManager(nc)).streams.info(Streams.Events);
   } catch {
-    log.warn(`stream ${Streams.Events} not found: publishes are retried until the gateway or ferry up provisions it`);
+    log.warn(
+      `stream ${Streams.Events} not found: publishes are retried until the gateway or ferry up provisions it`,
+    );
   }
 }
 

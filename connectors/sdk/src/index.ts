@@ -7,10 +7,4 @@ export type { Connector, ConnectorOptions } from "./connector.js";
 export type { YamlFile } from "./config-file.js";
 export type { ConnectorDefinition, LoadedConnector } from "./definition.js";
 export type { ConnectorMetrics } from "./metrics.js";
-export type {
-  EventDraft,
-  PublishOutcome,
-  PositionStore,
-  Source,
-  SourceContext,
-} from "./source.js";
+export type { EventDraft, PublishOutcome, PositionStore, Source, SourceContext } from "./source.js";

@@ -34,7 +34,11 @@ export async function runConnectorProcess(
   argv: string[],
   env: NodeJS.ProcessEnv,
 ): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { config: { type: "string", short: "c" } }, strict: false });
+  const { values } = parseArgs({
+    args: argv,
+    options: { config: { type: "string", short: "c" } },
+    strict: false,
+  });
   let cfg: z.infer<typeof ConnectorEnv>;
   let loaded;
   let source;
@@ -62,7 +66,10 @@ export async function runConnectorProcess(
     ready: connector.ready,
     registries: [connector.metricsRegistry, createRegistry({ defaults: true })],
   });
-  logger.info({ file: loaded.file, healthPort: health.port }, `${definition.kind} connector running`);
+  logger.info(
+    { file: loaded.file, healthPort: health.port },
+    `${definition.kind} connector running`,
+  );
   onShutdown(
     async () => {
       await connector.stop(10_000);

@@ -47,7 +47,10 @@ export interface SourceContext {
    * the source's `commit`. With `retry` (default true) failures are retried until the connector
    * stops; without, the first failure rejects.
    */
-  publish(event: EventDraft, opts?: { position?: unknown; retry?: boolean }): Promise<PublishOutcome>;
+  publish(
+    event: EventDraft,
+    opts?: { position?: unknown; retry?: boolean },
+  ): Promise<PublishOutcome>;
 }
 
 /** A source of events: the part of a connector that knows the outside system. */

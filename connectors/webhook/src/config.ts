@@ -6,7 +6,10 @@ const secret = {
   /** The secret itself (prefer `secretEnv`: files get committed). */
   secret: z.string().min(1).optional(),
   /** Environment variable holding the secret. */
-  secretEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
+  secretEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+    .optional(),
 };
 
 /** How a hook's requests are verified; a failure is answered 401 and publishes nothing. */
@@ -35,7 +38,12 @@ export const Hook = z.strictObject({
   /** Topic the requests are published on. */
   topic: Topic,
   /** Largest body accepted, bytes; larger gets 413. */
-  maxBodyBytes: z.number().int().positive().max(8 * 1024 * 1024).default(512 * 1024),
+  maxBodyBytes: z
+    .number()
+    .int()
+    .positive()
+    .max(8 * 1024 * 1024)
+    .default(512 * 1024),
   /** Verification of each request. */
   verify: Verify.refine((v) => (v.secret === undefined) !== (v.secretEnv === undefined), {
     message: "set exactly one of `secret` and `secretEnv`",
@@ -56,6 +64,9 @@ export const WebhookFile = z.strictObject({
   /** Interface to bind. */
   host: z.string().default("127.0.0.1"),
   /** Hooks by name. */
-  hooks: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "lower-case letters, digits, '-'"), Hook),
+  hooks: z.record(
+    z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "lower-case letters, digits, '-'"),
+    Hook,
+  ),
 });
 export type WebhookFile = z.infer<typeof WebhookFile>;

@@ -49,7 +49,8 @@ export function createWebhookSource(
 
 function secretOf(name: string, hook: Hook, env: Record<string, string | undefined>): string {
   const value = hook.verify.secret ?? env[hook.verify.secretEnv ?? ""];
-  if (!value) throw new Error(`hook ${name}: environment variable ${hook.verify.secretEnv} is not set`);
+  if (!value)
+    throw new Error(`hook ${name}: environment variable ${hook.verify.secretEnv} is not set`);
   return value;
 }
 
@@ -66,14 +67,19 @@ function buildServer(hooks: HookRoute[], ctx: SourceContext): FastifyInstance {
   app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
     if (err instanceof FerryError) return reply.code(err.status).send(err.toBody());
     if (err.statusCode === 413) {
-      return reply.code(413).send(errorBody("PayloadTooLarge", "body is larger than the hook's limit"));
+      return reply
+        .code(413)
+        .send(errorBody("PayloadTooLarge", "body is larger than the hook's limit"));
     }
-    if (err.statusCode && err.statusCode < 500) return reply.code(err.statusCode).send(errorBody("BadRequest", err.message));
+    if (err.statusCode && err.statusCode < 500)
+      return reply.code(err.statusCode).send(errorBody("BadRequest", err.message));
     ctx.logger.error({ err }, "webhook request failed");
     return reply.code(500).send(errorBody("Internal", "internal error"));
   });
   app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send(errorBody("NotFound", `no hook at ${req.method} ${req.url.split("?")[0]}`)),
+    reply
+      .code(404)
+      .send(errorBody("NotFound", `no hook at ${req.method} ${req.url.split("?")[0]}`)),
   );
   for (const route of hooks) {
     app.post(`/hooks/${route.name}`, { bodyLimit: route.hook.maxBodyBytes }, (req, reply) =>
@@ -109,7 +115,12 @@ async function accept(
   return reply.code(202).header("ce-id", draft.id).send({ id: draft.id, status: "accepted" });
 }
 
-function toEvent(route: HookRoute, req: FastifyRequest, body: Buffer, deliveryId?: string): EventDraft {
+function toEvent(
+  route: HookRoute,
+  req: FastifyRequest,
+  body: Buffer,
+  deliveryId?: string,
+): EventDraft {
   const h = (name: string): string | undefined => {
     const v = req.headers[name];
     return Array.isArray(v) ? v[0] : v;
@@ -138,5 +149,9 @@ function toEvent(route: HookRoute, req: FastifyRequest, body: Buffer, deliveryId
 
 /** `x-github-event` → `githubevent`: CloudEvents extension names are lower-case alphanumeric. */
 export function extensionName(header: string): string {
-  return header.toLowerCase().replace(/^x-/, "").replace(/[^a-z0-9]/g, "").slice(0, 20);
+  return header
+    .toLowerCase()
+    .replace(/^x-/, "")
+    .replace(/[^a-z0-9]/g, "")
+    .slice(0, 20);
 }

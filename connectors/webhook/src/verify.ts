@@ -36,7 +36,8 @@ function standard(
   const id = one(h["webhook-id"]);
   const ts = one(h["webhook-timestamp"]);
   const sigs = one(h["webhook-signature"]);
-  if (!id || !ts || !sigs) return { ok: false, reason: "missing webhook-id, -timestamp or -signature" };
+  if (!id || !ts || !sigs)
+    return { ok: false, reason: "missing webhook-id, -timestamp or -signature" };
   if (!/^\d+$/.test(ts) || Math.abs(now - Number(ts) * 1000) > toleranceMs) {
     return { ok: false, reason: "webhook-timestamp outside the tolerance" };
   }
@@ -49,7 +50,9 @@ function standard(
 function token(h: IncomingHttpHeaders, header: string, secret: string): Verdict {
   const raw = one(h[header]);
   const given = header === "authorization" ? raw?.replace(/^Bearer\s+/i, "") : raw;
-  return given !== undefined && same(given, secret) ? { ok: true } : { ok: false, reason: "bad token" };
+  return given !== undefined && same(given, secret)
+    ? { ok: true }
+    : { ok: false, reason: "bad token" };
 }
 
 function same(a: string, b: string): boolean {

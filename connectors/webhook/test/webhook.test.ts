@@ -25,8 +25,15 @@ beforeAll(async () => {
     connector: "webhook",
     port: 0,
     hooks: {
-      github: { topic: "github.events", maxBodyBytes: 1024, verify: { type: "github", secretEnv: "GH_SECRET" } },
-      billing: { topic: "billing.events", verify: { type: "standard-webhooks", secret: STANDARD_SECRET } },
+      github: {
+        topic: "github.events",
+        maxBodyBytes: 1024,
+        verify: { type: "github", secretEnv: "GH_SECRET" },
+      },
+      billing: {
+        topic: "billing.events",
+        verify: { type: "standard-webhooks", secret: STANDARD_SECRET },
+      },
       deploy: { topic: "ci.deploy", verify: { type: "token", secret: "tok-123" } },
     },
   });
@@ -43,7 +50,9 @@ afterAll(async () => {
 
 /** Events stored on a topic so far. */
 async function stored(topic: string): Promise<number> {
-  const info = await (await jetstreamManager(nc)).streams.info(Streams.Events, {
+  const info = await (
+    await jetstreamManager(nc)
+  ).streams.info(Streams.Events, {
     subjects_filter: eventSubject(topic),
   });
   return info.state.subjects?.[eventSubject(topic)] ?? 0;
@@ -69,7 +78,9 @@ describe("webhook connector", () => {
     });
     expect(res.status).toBe(202);
     expect(await res.json()).toMatchObject({ id: delivery });
-    const msg = await (await jetstreamManager(nc)).streams.getMessage(Streams.Events, {
+    const msg = await (
+      await jetstreamManager(nc)
+    ).streams.getMessage(Streams.Events, {
       last_by_subj: eventSubject("github.events"),
     });
     expect(msg?.string()).toBe(body);
@@ -87,10 +98,12 @@ describe("webhook connector", () => {
     const before = await stored("github.events");
     const body = JSON.stringify({ ref: "refs/heads/evil" });
     const wrong = "sha256=" + createHmac("sha256", "not the secret").update(body).digest("hex");
-    for (const headers of [{ "x-hub-signature-256": wrong }, {}]) {
+    for (const headers of [{ "x-hub-signature-256": wrong }, {}] as Array<Record<string, string>>) {
       const res = await post("github", body, headers);
       expect(res.status).toBe(401);
-      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("FERRY_ERR_UNAUTHORIZED");
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
+        "FERRY_ERR_UNAUTHORIZED",
+      );
     }
     expect(await stored("github.events")).toBe(before);
   });
@@ -101,7 +114,9 @@ describe("webhook connector", () => {
     const signature = "sha256=" + createHmac("sha256", GITHUB_SECRET).update(body).digest("hex");
     const res = await post("github", body, { "x-hub-signature-256": signature });
     expect(res.status).toBe(413);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("FERRY_ERR_PAYLOAD_TOO_LARGE");
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
+      "FERRY_ERR_PAYLOAD_TOO_LARGE",
+    );
     expect(await stored("github.events")).toBe(before);
   });
 
@@ -111,7 +126,11 @@ describe("webhook connector", () => {
     const sign = (ts: number, payload: string): Record<string, string> => {
       const key = Buffer.from(STANDARD_SECRET.slice(6), "base64");
       const sig = createHmac("sha256", key).update(`${id}.${ts}.${payload}`).digest("base64");
-      return { "webhook-id": id, "webhook-timestamp": String(ts), "webhook-signature": `v1,${sig}` };
+      return {
+        "webhook-id": id,
+        "webhook-timestamp": String(ts),
+        "webhook-signature": `v1,${sig}`,
+      };
     };
     const now = Math.floor(Date.now() / 1000);
     expect((await post("billing", body, sign(now - 3600, body))).status).toBe(401);

@@ -27,8 +27,8 @@ export function program(): Command {
     .option("-p, --port <port>", "gateway port", port, Number(process.env.PORT ?? 8080))
     .option("--host <host>", "gateway interface", process.env.HOST ?? "127.0.0.1")
     .option("--data-dir <path>", "data of the NATS and Redis servers ferry up starts", ".ferry")
-    .option("--connectors <paths...>", "connector config files or directories (default examples/connectors)")
-    .action(async (opts: { file: string; port: number; host: string; dataDir: string; connectors?: string[] }) => {
+    .option("--connectors <paths...>", "connector files or folders (default examples/connectors)")
+    .action(async (opts: { file: string; port: number; host: string; dataDir: string }) => {
       const logger = createLogger({
         name: "ferry",
         level: (process.env.LOG_LEVEL as "info") ?? "info",
@@ -37,7 +37,7 @@ export function program(): Command {
         const running = await up({
           ...opts,
           logger,
-          connectors: opts.connectors ?? (existsSync("examples/connectors") ? ["examples/connectors"] : []),
+          connectors: connectorPaths(opts),
           env: process.env,
           ...(process.env.NATS_URL ? { natsUrl: process.env.NATS_URL } : {}),
           ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
@@ -49,11 +49,11 @@ export function program(): Command {
         printReady(url, [...running.stack.registry.list().map((f) => f.name)]);
         onShutdown(() => running.stop(), { logger, deadlineMs: 30_000 });
       } catch (err) {
-        if (
-          err instanceof FunctionsFileError ||
-          err instanceof MissingServerError ||
-          err instanceof ConnectorConfigError
-        ) {
+        if (err instanceof ConnectorConfigError) {
+          process.stderr.write(`ferry up: ${err.message}\n`);
+          process.exit(2);
+        }
+        if (err instanceof FunctionsFileError || err instanceof MissingServerError) {
           process.stderr.write(`ferry up: ${err.message}\n`);
           process.exit(2);
         }
@@ -62,6 +62,12 @@ export function program(): Command {
     });
   cli.addCommand(connectorCommand());
   return cli;
+}
+
+/** `--connectors` as given, else `examples/connectors` when it exists. */
+function connectorPaths(opts: object): string[] {
+  const given = (opts as { connectors?: string[] }).connectors;
+  return given ?? (existsSync("examples/connectors") ? ["examples/connectors"] : []);
 }
 
 function printReady(url: string, functions: string[]): void {

@@ -36,7 +36,8 @@ export async function connectorFiles(paths: string[]): Promise<string[]> {
 /** Reads and validates every connector file; the first bad one throws a one-line error. */
 export async function loadConnectors(paths: string[]): Promise<LoadedConnector[]> {
   const loaded: LoadedConnector[] = [];
-  for (const file of await connectorFiles(paths)) loaded.push(await loadConnectorFile(file, CONNECTORS));
+  for (const file of await connectorFiles(paths))
+    loaded.push(await loadConnectorFile(file, CONNECTORS));
   return loaded;
 }
 

@@ -68,7 +68,13 @@ export async function up(opts: UpOptions): Promise<Up> {
     for (const spec of specs) await stack.registry.put(spec);
     if (connectors) {
       const env = opts.env ?? {};
-      events = await startEvents({ nc: stack.nc, registry: stack.registry, logger, connectors, env });
+      events = await startEvents({
+        nc: stack.nc,
+        registry: stack.registry,
+        logger,
+        connectors,
+        env,
+      });
     }
     return { stack, replicas, events, stop: () => stopAll(stack) };
   } catch (err) {

@@ -82,9 +82,12 @@ describe("cron connector", () => {
 
     const ticks = sink.requests.filter((r) => r.url.startsWith("/on-tick"));
     const byId = new Map<string, number>();
-    for (const r of ticks) byId.set(String(r.headers["ce-id"]), (byId.get(String(r.headers["ce-id"])) ?? 0) + 1);
+    for (const r of ticks)
+      byId.set(String(r.headers["ce-id"]), (byId.get(String(r.headers["ce-id"])) ?? 0) + 1);
     const times = [...byId.keys()].map((id) => Date.parse(id.replace("cron:fast:", ""))).sort();
-    console.log(`cron: ${byId.size} ticks, ${ticks.length} invocations, from ${new Date(times[0] ?? 0).toISOString()}`);
+    console.log(
+      `cron: ${byId.size} ticks, ${ticks.length} invocations, from ${new Date(times[0] ?? 0).toISOString()}`,
+    );
     expect(byId.size).toBeGreaterThanOrEqual(9);
     expect([...byId.values()].every((n) => n === 1)).toBe(true);
     // No tick missing while one replica was killed: consecutive seconds throughout.
@@ -92,7 +95,9 @@ describe("cron connector", () => {
     expect(ticks[0]?.body.toString()).toBe('{"hello":"cron"}');
     expect(ticks[0]?.headers["content-type"]).toBe("application/json");
     // Deduplicated at the stream already: one stored event per tick.
-    const info = await (await jetstreamManager(stack.nc)).streams.info(Streams.Events, {
+    const info = await (
+      await jetstreamManager(stack.nc)
+    ).streams.info(Streams.Events, {
       subjects_filter: eventSubject("cron.fast"),
     });
     expect(info.state.subjects?.[eventSubject("cron.fast")]).toBe(byId.size);

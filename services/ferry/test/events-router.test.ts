@@ -31,7 +31,8 @@ function sinkFunction(name: string, triggers: string[]): FunctionSpec {
 function callsOf(fn: string, ceIdPrefix: string): Map<string, number> {
   const calls = new Map<string, number>();
   for (const r of sink.requests) {
-    if (!r.url.startsWith(`/${fn}/`) || !String(r.headers["ce-id"]).startsWith(ceIdPrefix)) continue;
+    if (!r.url.startsWith(`/${fn}/`) || !String(r.headers["ce-id"]).startsWith(ceIdPrefix))
+      continue;
     const id = String(r.headers["x-call-id"]);
     calls.set(id, (calls.get(id) ?? 0) + 1);
   }
@@ -101,7 +102,8 @@ describe("event router", () => {
     const events = 600;
     const jsm = await jetstreamManager(stack.nc);
     const seqBefore = await lastInvokeSeq(stack.nc);
-    for (let i = 0; i < events; i++) await publishTestEvent(stack.nc, "orders.created", `kill-${i}`);
+    for (let i = 0; i < events; i++)
+      await publishTestEvent(stack.nc, "orders.created", `kill-${i}`);
 
     const first = spawnRouter(0);
     await eventually(async () => (await lastInvokeSeq(stack.nc)) > seqBefore, 30_000);
@@ -127,11 +129,15 @@ describe("event router", () => {
     }
     // The restarted router re-published what the first had published but not acked: deduped.
     const metrics = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
-    const duplicates = [...metrics.matchAll(/router_invocations_total\{[^}]*duplicate="true"[^}]*\} (\d+)/g)]
+    const duplicates = [
+      ...metrics.matchAll(/router_invocations_total\{[^}]*duplicate="true"[^}]*\} (\d+)/g),
+    ]
       .map((m) => Number(m[1]))
       .reduce((a, b) => a + b, 0);
     expect(duplicates).toBeGreaterThan(0);
-    console.log(`router kill: ${published} of ${events * 3} invocations published before SIGKILL, ${duplicates} deduped after restart`);
+    console.log(
+      `router kill: ${published} of ${events * 3} invocations published before SIGKILL, ${duplicates} deduped after restart`,
+    );
     await second.kill("SIGTERM");
   });
 
@@ -144,7 +150,8 @@ describe("event router", () => {
       await publishTestEvent(stack.nc, "replay.demo", "old-1");
       await sink.waitFor(2, { filter: (r) => r.headers["ce-id"] === "old-1" });
       await new Promise((r) => setTimeout(r, 2_500));
-      for (const id of ["new-1", "new-2", "new-3"]) await publishTestEvent(stack.nc, "replay.demo", id);
+      for (const id of ["new-1", "new-2", "new-3"])
+        await publishTestEvent(stack.nc, "replay.demo", id);
       await sink.waitFor(6, { filter: (r) => String(r.headers["ce-id"]).startsWith("new-") });
 
       const res = await fetch(`${stack.gatewayUrl}/system/events/replay`, {
@@ -170,7 +177,9 @@ describe("event router", () => {
         body: JSON.stringify({ topic: "replay.demo", since: "yesterday-ish" }),
       });
       expect(bad.status).toBe(400);
-      expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("FERRY_ERR_BAD_REQUEST");
+      expect(((await bad.json()) as { error: { code: string } }).error.code).toBe(
+        "FERRY_ERR_BAD_REQUEST",
+      );
       const unknown = await fetch(`${stack.gatewayUrl}/system/events/replay`, {
         method: "POST",
         body: JSON.stringify({ topic: "replay.demo", since: "1m", functions: ["nope"] }),

@@ -1,4 +1,10 @@
-import { ConfigError, createLogger, createRegistry, onShutdown, startHealthServer } from "@ferry/runtime";
+import {
+  ConfigError,
+  createLogger,
+  createRegistry,
+  onShutdown,
+  startHealthServer,
+} from "@ferry/runtime";
 import { connectNats, isConnected, openFunctionRegistry } from "@ferry/jetstream";
 import { loadConfig, type RouterConfig } from "./config.js";
 import { createRouter } from "./router.js";

@@ -92,9 +92,14 @@ async function replayOne(
   }
   const specs = named ?? subscribers(registry, topic);
   const traceparent = msg.headers?.get("traceparent") || undefined;
-  const published = await publishInvocations(js, { event, topic, data: msg.data, traceparent }, specs, {
-    timeoutMs: opts.publishTimeoutMs,
-    replay: replayId,
-  });
+  const published = await publishInvocations(
+    js,
+    { event, topic, data: msg.data, traceparent },
+    specs,
+    {
+      timeoutMs: opts.publishTimeoutMs,
+      replay: replayId,
+    },
+  );
   return published.length;
 }

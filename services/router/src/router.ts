@@ -113,9 +113,17 @@ function toRoutedEvent(msg: JsMsg, log: Logger): RoutedEvent | undefined {
   try {
     if (!topic) throw new Error(`subject ${msg.subject} is not an event subject`);
     const event = decodeEvent(fromMsgHdrs(msg.headers));
-    return { event, topic, data: msg.data, traceparent: msg.headers?.get("traceparent") || undefined };
+    return {
+      event,
+      topic,
+      data: msg.data,
+      traceparent: msg.headers?.get("traceparent") || undefined,
+    };
   } catch (err) {
-    log.error({ err, seq: msg.seq, subject: msg.subject }, "dropping a message that is not an event");
+    log.error(
+      { err, seq: msg.seq, subject: msg.subject },
+      "dropping a message that is not an event",
+    );
     return undefined;
   }
 }

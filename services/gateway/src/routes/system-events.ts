@@ -12,7 +12,9 @@ export const ReplayBody = z.strictObject({
   /** Topic or pattern (`*`, `>`) of the events to replay. */
   topic: TopicPattern,
   /** Start: an RFC 3339 time, or a duration back from now such as `10m`. */
-  since: z.string().refine((s) => sinceOf(s, 0) !== undefined, "use an RFC 3339 time or a duration like 10m"),
+  since: z
+    .string()
+    .refine((s) => sinceOf(s, 0) !== undefined, "use an RFC 3339 time or a duration like 10m"),
   /** Functions to invoke; default: each event's subscribers. */
   functions: z.array(FunctionName).min(1).optional(),
   /** Most events replayed by this request. */
