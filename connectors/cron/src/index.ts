@@ -10,6 +10,6 @@ export const cronConnector: ConnectorDefinition<CronFile> = {
 };
 
 export { CronFile, Schedule, MissedPolicy } from "./config.js";
-export { createCronSource, tickId, TICK_TYPE } from "./source.js";
+export { createCronSource, positionKey, tickId, TICK_TYPE } from "./source.js";
 export { ticksOf, ticksBetween } from "./ticks.js";
 export type { Ticks } from "./ticks.js";

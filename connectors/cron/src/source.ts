@@ -27,7 +27,7 @@ export function createCronSource(config: CronFile): Source {
     async start(context) {
       ctx = context;
       loops = Object.entries(config.schedules).map(([name, schedule]) =>
-        runSchedule(name, schedule, `cron.${keyPart(source)}.${name}`, context, abort.signal),
+        runSchedule(name, schedule, positionKey(source, name), context, abort.signal),
       );
     },
     async commit(position) {
@@ -105,6 +105,7 @@ function tickEvent(name: string, schedule: Schedule, tick: number): EventDraft {
   return draft;
 }
 
-function keyPart(value: string): string {
-  return value.replace(/[^A-Za-z0-9_-]/g, "_");
+/** Key of a schedule's last published tick in the positions bucket. */
+export function positionKey(source: string, schedule: string): string {
+  return `cron.${source.replace(/[^A-Za-z0-9_-]/g, "_")}.${schedule}`;
 }
