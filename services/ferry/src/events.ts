@@ -2,11 +2,13 @@ import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import {
+  ConnectorConfigError,
   loadConnectorFile,
   startConnector,
   type Connector,
   type ConnectorDefinition,
   type LoadedConnector,
+  type Source,
 } from "@ferry/connector-sdk";
 import { cronConnector } from "@ferry/cron-connector";
 import type { FunctionRegistry, NatsConnection } from "@ferry/jetstream";
@@ -64,7 +66,7 @@ export async function startEvents(opts: {
   };
   try {
     for (const loaded of opts.connectors) {
-      const source = loaded.create(opts.env);
+      const source = createSource(loaded, opts.env);
       const logger = opts.logger.child({ connectorFile: loaded.file });
       connectors.push(
         await startConnector({ source, eventSource: loaded.eventSource, nc: opts.nc, logger }),
@@ -75,4 +77,13 @@ export async function startEvents(opts: {
     throw err;
   }
   return { router, connectors, stop };
+}
+
+/** Builds a source; a problem only the environment reveals (a missing secret) names the file. */
+function createSource(loaded: LoadedConnector, env: Record<string, string | undefined>): Source {
+  try {
+    return loaded.create(env);
+  } catch (err) {
+    throw new ConnectorConfigError(loaded.file, undefined, "(environment)", (err as Error).message);
+  }
 }
