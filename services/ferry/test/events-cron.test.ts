@@ -5,7 +5,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Streams, eventSubject } from "@ferry/contracts";
 import { createRouter, type Router } from "@ferry/router";
-import { createLogger } from "@ferry/runtime";
+import { createLogger, freePort } from "@ferry/runtime";
 import {
   spawnTs,
   startHttpSink,
@@ -65,11 +65,13 @@ describe("cron connector", () => {
   test("cron replicas - three replicas, one SIGKILLed midway: each 1 s tick invokes its function once", async () => {
     const file = join(dir, "cron.yaml");
     await writeFile(file, CONFIG);
+    const healthPort = await freePort();
     for (let i = 0; i < 3; i++) {
+      const port = i === 0 ? String(healthPort) : "0";
       replicas.push(
         spawnTs("connectors/cron/src/main.ts", {
           args: ["-c", file],
-          env: { NATS_URL: nats.url, HEALTH_PORT: "0", LOG_LEVEL: "debug" },
+          env: { NATS_URL: nats.url, HEALTH_PORT: port, LOG_LEVEL: "debug" },
         }),
       );
     }
@@ -77,7 +79,13 @@ describe("cron connector", () => {
     await sleep(4_000);
     await replicas[1]?.kill("SIGKILL");
     await sleep(6_000);
+    expect((await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status).toBe(200);
+    const metrics = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
+    expect(metrics).toMatch(/connector_events_published_total\{[^}]*topic="cron.fast"/);
+    expect(metrics).toMatch(/connector_lag_seconds\{connector="cron"\} \d/);
     await Promise.all([replicas[0]?.kill("SIGTERM"), replicas[2]?.kill("SIGTERM")]);
+    // Graceful shutdown: both stop cleanly.
+    expect([replicas[0]?.child.exitCode, replicas[2]?.child.exitCode]).toEqual([0, 0]);
     await sleep(1_500);
 
     const ticks = sink.requests.filter((r) => r.url.startsWith("/on-tick"));
