@@ -52,7 +52,7 @@ export async function startConnector(opts: ConnectorOptions): Promise<Connector>
     positions,
     publish(draft, pubOpts = {}) {
       const p = publishEvent(publisher, draft, pubOpts.retry ?? true).then(async (out) => {
-        if (pubOpts.position !== undefined) await source.commit?.(pubOpts.position);
+        if (pubOpts.position !== undefined) await commit(source, pubOpts.position, log);
         return out;
       });
       inflight.add(p);
@@ -125,6 +125,18 @@ async function publishEvent(
       );
       await sleep(wait, p.signal);
     }
+  }
+}
+
+/**
+ * Commits a position. The event is already stored, so a failed commit is only logged: the next
+ * commit carries the position forward, and a replay from the older position is deduplicated.
+ */
+async function commit(source: Source, position: unknown, log: Logger): Promise<void> {
+  try {
+    await source.commit?.(position);
+  } catch (err) {
+    log.warn({ err }, "source position not committed");
   }
 }
 
