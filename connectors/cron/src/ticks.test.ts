@@ -17,10 +17,13 @@ describe("cron ticks", () => {
     expect(iso(hourly.next(at("2026-01-10T05:59:59Z")))).toBe("2026-01-10T06:00:00.000Z");
   });
 
-  test("ticks - a local 02:30 job is not run twice when the clocks go back", () => {
+  test("ticks - a local 02:30 job runs once on both DST change days", () => {
     const t = ticksOf(schedule({ cron: "30 2 * * *", timezone: "Europe/Berlin" }));
-    const all = ticksBetween(t, at("2026-10-24T12:00:00Z"), at("2026-10-27T12:00:00Z"), 100);
-    expect(all.filter((x) => iso(x).startsWith("2026-10-25"))).toHaveLength(1);
+    const autumn = ticksBetween(t, at("2026-10-24T12:00:00Z"), at("2026-10-27T12:00:00Z"), 100);
+    expect(autumn.filter((x) => iso(x).startsWith("2026-10-25"))).toHaveLength(1);
+    // 02:30 does not exist on 29 March: croner fires at the end of the gap, 03:00 CEST.
+    const spring = ticksBetween(t, at("2026-03-28T12:00:00Z"), at("2026-03-30T12:00:00Z"), 100);
+    expect(spring.map(iso)).toEqual(["2026-03-29T01:00:00.000Z", "2026-03-30T00:30:00.000Z"]);
   });
 
   test("ticks - intervals are aligned to the epoch, so every replica computes the same ticks", () => {

@@ -130,7 +130,8 @@ async function publishEvent(
 
 /**
  * Commits a position. The event is already stored, so a failed commit is only logged: the next
- * commit carries the position forward, and a replay from the older position is deduplicated.
+ * commit carries the position forward, and an event re-published from the older position
+ * within the dedupe window is dropped by JetStream.
  */
 async function commit(source: Source, position: unknown, log: Logger): Promise<void> {
   try {
