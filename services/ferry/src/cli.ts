@@ -1,7 +1,10 @@
 import { Command, InvalidArgumentError } from "commander";
 import { createLogger, onShutdown } from "@ferry/runtime";
+import { existsSync } from "node:fs";
+import { ConnectorConfigError } from "@ferry/connector-sdk";
 import { FunctionsFileError, MissingServerError, up } from "./up.js";
 import { deploy } from "./deploy.js";
+import { connectorCommand } from "./connector-command.js";
 
 function port(value: string): number {
   const n = Number(value);
@@ -31,6 +34,7 @@ export function program(): Command {
     .option("-p, --port <port>", "gateway port", port, Number(process.env.PORT ?? 8080))
     .option("--host <host>", "gateway interface", process.env.HOST ?? "127.0.0.1")
     .option("--data-dir <path>", "data of the NATS and Redis servers ferry up starts", ".ferry")
+    .option("--connectors <paths...>", "connector files or folders (default examples/connectors)")
     .action(async (opts: { file: string; port: number; host: string; dataDir: string }) => {
       const logger = createLogger({
         name: "ferry",
@@ -40,6 +44,8 @@ export function program(): Command {
         const running = await up({
           ...opts,
           logger,
+          connectors: connectorPaths(opts),
+          env: process.env,
           ...(process.env.NATS_URL ? { natsUrl: process.env.NATS_URL } : {}),
           ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
         });
@@ -50,6 +56,10 @@ export function program(): Command {
         printReady(url, [...running.stack.registry.list().map((f) => f.name)]);
         onShutdown(() => running.stop(), { logger, deadlineMs: 30_000 });
       } catch (err) {
+        if (err instanceof ConnectorConfigError) {
+          process.stderr.write(`ferry up: ${err.message}\n`);
+          process.exit(2);
+        }
         if (err instanceof FunctionsFileError || err instanceof MissingServerError) {
           process.stderr.write(`ferry up: ${err.message}\n`);
           process.exit(2);
@@ -63,6 +73,7 @@ export function program(): Command {
     .requiredOption("-f, --file <path>", "functions file to deploy")
     .option("--replicas <n>", "registry bucket replicas if it is new", replicas, 1)
     .action(deployAction);
+  cli.addCommand(connectorCommand());
   return cli;
 }
 
@@ -77,6 +88,12 @@ async function deployAction(opts: { file: string; replicas: number }): Promise<v
     process.stderr.write(`ferry deploy: ${err.message}\n`);
     process.exit(2);
   }
+}
+
+/** `--connectors` as given, else `examples/connectors` when it exists. */
+function connectorPaths(opts: object): string[] {
+  const given = (opts as { connectors?: string[] }).connectors;
+  return given ?? (existsSync("examples/connectors") ? ["examples/connectors"] : []);
 }
 
 function printReady(url: string, functions: string[]): void {

@@ -4,6 +4,7 @@ import { FunctionsFileError, loadFunctionsFile } from "./functions.js";
 import { startReplica, type Replica } from "./replicas.js";
 import { ensureServer, MissingServerError, type LocalServer } from "./servers.js";
 import { startStack, type Stack } from "./stack.js";
+import { loadConnectors, startEvents, type Events } from "./events.js";
 
 /** Options of `ferry up`. */
 export interface UpOptions {
@@ -19,12 +20,17 @@ export interface UpOptions {
   natsUrl?: string;
   redisUrl?: string;
   logger: Logger;
+  /** Connector config files or directories of them; the router runs whenever this is given. */
+  connectors?: string[];
+  /** Resolves `secretEnv` names in connector files. */
+  env?: Record<string, string | undefined>;
 }
 
 /** A running local stack. */
 export interface Up {
   stack: Stack;
   replicas: Map<string, Replica>;
+  events?: Events | undefined;
   stop(): Promise<void>;
 }
 
@@ -32,9 +38,12 @@ export interface Up {
 export async function up(opts: UpOptions): Promise<Up> {
   const { logger } = opts;
   const specs = await loadFunctionsFile(opts.file);
+  const connectors = opts.connectors ? await loadConnectors(opts.connectors) : undefined;
+  let events: Events | undefined;
   const servers: LocalServer[] = [];
   const replicas = new Map<string, Replica>();
   const stopAll = async (stack?: Stack): Promise<void> => {
+    await events?.stop();
     await stack?.stop();
     await Promise.all([...replicas.values()].map((r) => r.stop()));
     for (const server of servers.reverse()) await server.stop();
@@ -57,7 +66,17 @@ export async function up(opts: UpOptions): Promise<Up> {
       resolveEndpoint: (spec) => replicas.get(spec.name)?.url ?? spec.url,
     });
     for (const spec of specs) await stack.registry.put(spec);
-    return { stack, replicas, stop: () => stopAll(stack) };
+    if (connectors) {
+      const env = opts.env ?? {};
+      events = await startEvents({
+        nc: stack.nc,
+        registry: stack.registry,
+        logger,
+        connectors,
+        env,
+      });
+    }
+    return { stack, replicas, events, stop: () => stopAll(stack) };
   } catch (err) {
     await stopAll();
     throw err;

@@ -1,9 +1,15 @@
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { jetstreamManager } from "@nats-io/jetstream";
-import { Streams, type FunctionSpec } from "@ferry/contracts";
-import type { NatsConnection } from "@ferry/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import {
+  Streams,
+  encodeEvent,
+  eventMsgId,
+  eventSubject,
+  type FunctionSpec,
+} from "@ferry/contracts";
+import { toMsgHdrs, type NatsConnection } from "@ferry/jetstream";
 
 /** Directory of the test fixtures. */
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
@@ -43,4 +49,26 @@ export async function eventually(
     if (Date.now() > until) throw new Error(`condition not met in ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Publishes a CloudEvent straight to FERRY_EVENTS as a connector would (binary mode, dedupe id). */
+export async function publishTestEvent(
+  nc: NatsConnection,
+  topic: string,
+  id: string,
+  data = `data of ${id}`,
+): Promise<void> {
+  const source = "/test/events";
+  const pairs = encodeEvent({
+    specversion: "1.0",
+    id,
+    source,
+    type: "dev.ferry.test",
+    datacontenttype: "text/plain",
+    extensions: { origin: "test" },
+  });
+  await jetstream(nc).publish(eventSubject(topic), data, {
+    msgID: eventMsgId(source, id),
+    headers: toMsgHdrs(pairs),
+  });
 }

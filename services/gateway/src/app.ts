@@ -6,6 +6,7 @@ import { installErrorHandlers } from "./errors.js";
 import { createGatewayMetrics } from "./metrics.js";
 import { asyncFunctionRoutes } from "./routes/async-function.js";
 import { healthRoutes } from "./routes/health.js";
+import { systemEventsRoutes } from "./routes/system-events.js";
 
 /** Everything the gateway's routes need. */
 export interface GatewayAppOptions {
@@ -36,6 +37,7 @@ export async function gatewayApp(app: FastifyInstance, opts: GatewayAppOptions):
     publishTimeoutMs: opts.publishTimeoutMs,
     ready: opts.ready,
   });
+  systemEventsRoutes(app, opts);
   healthRoutes(app, {
     ready: opts.ready,
     registries: [opts.metricsRegistry, ...(opts.extraRegistries ?? [])],

@@ -27,6 +27,8 @@ export const GatewayConfig = z.object({
   DEDUPE_WINDOW: Duration.default(120_000),
   /** Longest wait for JetStream's publish ack before answering 503. */
   PUBLISH_TIMEOUT: Duration.default(5_000),
+  /** How long FERRY_EVENTS keeps events for replay. */
+  EVENTS_MAX_AGE: Duration.default(7 * 24 * 3_600_000),
   /** pino log level. */
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });

@@ -21,7 +21,7 @@ await provisionStreams(await jetstreamManager(nc), {
   replicas: cfg.STREAM_REPLICAS,
   dedupeWindowMs: cfg.DEDUPE_WINDOW,
   maxMsgBytes: cfg.STREAM_MAX_MSG_BYTES,
-  eventsMaxAgeMs: 7 * 24 * 3_600_000,
+  eventsMaxAgeMs: cfg.EVENTS_MAX_AGE,
   dlqMaxAgeMs: 14 * 24 * 3_600_000,
 });
 const registry = await openFunctionRegistry(nc, { logger, replicas: cfg.STREAM_REPLICAS });

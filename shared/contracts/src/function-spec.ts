@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { DEFAULT_QUEUE } from "./subjects.js";
 import { FunctionName, QueueName } from "./names.js";
+import { TopicPattern } from "./events.js";
 
 /** Watchdog modes (see services/watchdog). */
 export const WatchdogMode = {
@@ -58,6 +59,8 @@ export const FunctionSpec = z
     timeout: durationMs.default(60_000),
     /** Largest request body accepted for this function, in bytes. */
     maxBodyBytes: z.number().int().positive().optional(),
+    /** Event topics that invoke this function (NATS wildcards `*` and `>` allowed). */
+    triggers: z.array(TopicPattern).optional(),
   })
   .refine((f) => (f.url === undefined) !== (f.watchdog === undefined), {
     message: "set exactly one of `url` and `watchdog`",

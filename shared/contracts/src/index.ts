@@ -17,7 +17,25 @@ export { ErrorCodes, FerryError, errorBody } from "./errors.js";
 export { CallStatus, CallbackState, FINAL_STATUSES, callKey, resultKey } from "./call-status.js";
 export { WatchdogMode, WatchdogSpec, FunctionSpec, FunctionsFile } from "./function-spec.js";
 export { parseFunctionsFile } from "./functions-file.js";
+export {
+  TOPIC_PATTERN,
+  Topic,
+  TopicPattern,
+  topicMatches,
+  topicOf,
+  EXTENSION_NAME,
+  CloudEvent,
+  CE_PREFIX,
+  EventHeaders,
+  EventHttpHeaders,
+  encodeEvent,
+  decodeEvent,
+  eventKey,
+  eventMsgId,
+  eventCallId,
+} from "./events.js";
 export type { ErrorKind, ErrorCode, ErrorBody } from "./errors.js";
 export type { CallbackJob } from "./call-status.js";
 export type { FunctionSpecInput } from "./function-spec.js";
 export type { SpecIssue, ParsedFunctions } from "./functions-file.js";
+export type { CloudEventInput } from "./events.js";

@@ -1,0 +1,170 @@
+import { jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import { CloudEvent, Streams, encodeEvent, eventMsgId, eventSubject } from "@ferry/contracts";
+import { isConnected, toMsgHdrs, type NatsConnection } from "@ferry/jetstream";
+import { createRegistry, sleep } from "@ferry/runtime";
+import { createConnectorMetrics, type ConnectorMetrics } from "./metrics.js";
+import type { EventDraft, PositionStore, PublishOutcome, Source } from "./source.js";
+
+/** KV bucket of connector positions. */
+export const POSITIONS_BUCKET = "ferry_connectors";
+
+/** Options of {@link startConnector}. */
+export interface ConnectorOptions {
+  source: Source;
+  /** CloudEvents `source` of every event; replicas of one connector share it. */
+  eventSource: string;
+  nc: NatsConnection;
+  logger: Logger;
+  /** Longest wait for one publish ack. Default 5 s. */
+  publishTimeoutMs?: number;
+  /** Registry of the connector's metrics; a new one when absent. */
+  metricsRegistry?: Registry;
+}
+
+/** A running connector. */
+export interface Connector {
+  metricsRegistry: Registry;
+  /** True while NATS is connected and the connector is not stopping. */
+  ready(): boolean;
+  /** Stops the source, waits for publishes in flight (up to `deadlineMs`), then gives up retries. */
+  stop(deadlineMs?: number): Promise<void>;
+}
+
+/** Runs a source: publishes its events as CloudEvents and commits positions after the acks. */
+export async function startConnector(opts: ConnectorOptions): Promise<Connector> {
+  const { source } = opts;
+  const log = opts.logger.child({ component: "connector", connector: source.kind });
+  const metricsRegistry = opts.metricsRegistry ?? createRegistry();
+  const metrics = createConnectorMetrics(metricsRegistry);
+  const abort = new AbortController();
+  const js = jetstream(opts.nc);
+  await warnIfNoStream(opts.nc, log);
+  const positions = await openPositions(opts.nc);
+  const inflight = new Set<Promise<unknown>>();
+  const publisher = { js, opts, metrics, log, signal: abort.signal };
+
+  await source.start({
+    logger: log,
+    signal: abort.signal,
+    positions,
+    publish(draft, pubOpts = {}) {
+      const p = publishEvent(publisher, draft, pubOpts.retry ?? true).then(async (out) => {
+        if (pubOpts.position !== undefined) await commit(source, pubOpts.position, log);
+        return out;
+      });
+      inflight.add(p);
+      void p.catch(() => {}).finally(() => inflight.delete(p));
+      return p;
+    },
+  });
+  log.info({ eventSource: opts.eventSource }, "connector started");
+  let stopping = false;
+  return {
+    metricsRegistry,
+    ready: () => !stopping && isConnected(opts.nc),
+    async stop(deadlineMs = 10_000) {
+      stopping = true;
+      await source.stop();
+      await Promise.race([Promise.allSettled(inflight), sleep(deadlineMs)]);
+      abort.abort();
+      log.info("connector stopped");
+    },
+  };
+}
+
+interface Publisher {
+  js: JetStreamClient;
+  opts: ConnectorOptions;
+  metrics: ConnectorMetrics;
+  log: Logger;
+  signal: AbortSignal;
+}
+
+async function publishEvent(
+  p: Publisher,
+  draft: EventDraft,
+  retry: boolean,
+): Promise<PublishOutcome> {
+  const event = CloudEvent.parse({
+    specversion: "1.0",
+    id: draft.id,
+    source: p.opts.eventSource,
+    type: draft.type,
+    subject: draft.subject,
+    time: draft.time,
+    datacontenttype: draft.datacontenttype,
+    extensions: draft.extensions ?? {},
+  });
+  const msgId = eventMsgId(event.source, event.id);
+  const pairs = encodeEvent(event);
+  if (draft.traceparent) pairs.push(["traceparent", draft.traceparent]);
+  const labels = { connector: p.opts.source.kind, topic: draft.topic };
+  for (let wait = 100; ; wait = Math.min(wait * 2, 5_000)) {
+    try {
+      const ack = await p.js.publish(eventSubject(draft.topic), draft.data ?? new Uint8Array(), {
+        msgID: msgId,
+        headers: toMsgHdrs(pairs),
+        timeout: p.opts.publishTimeoutMs ?? 5_000,
+      });
+      p.metrics.published.inc({ ...labels, duplicate: String(ack.duplicate) });
+      if (event.time) p.metrics.lag.set({ connector: labels.connector }, lagOf(event.time));
+      p.log.debug(
+        { eventId: event.id, topic: draft.topic, seq: ack.seq, duplicate: ack.duplicate },
+        "event published",
+      );
+      return { msgId, seq: ack.seq, duplicate: ack.duplicate };
+    } catch (err) {
+      p.metrics.failures.inc(labels);
+      if (!retry || p.signal.aborted) throw err;
+      p.log.warn(
+        { err, eventId: event.id, topic: draft.topic, retryInMs: wait },
+        "publish failed, retrying",
+      );
+      await sleep(wait, p.signal);
+    }
+  }
+}
+
+/**
+ * Commits a position. The event is already stored, so a failed commit is only logged: the next
+ * commit carries the position forward, and an event re-published from the older position
+ * within the dedupe window is dropped by JetStream.
+ */
+async function commit(source: Source, position: unknown, log: Logger): Promise<void> {
+  try {
+    await source.commit?.(position);
+  } catch (err) {
+    log.warn({ err }, "source position not committed");
+  }
+}
+
+function lagOf(time: string): number {
+  const t = Date.parse(time);
+  return Number.isNaN(t) ? 0 : Math.max(0, (Date.now() - t) / 1000);
+}
+
+async function warnIfNoStream(nc: NatsConnection, log: Logger): Promise<void> {
+  try {
+    await (await jetstreamManager(nc)).streams.info(Streams.Events);
+  } catch {
+    log.warn(
+      `stream ${Streams.Events} not found: publishes are retried until the gateway or ferry up provisions it`,
+    );
+  }
+}
+
+async function openPositions(nc: NatsConnection): Promise<PositionStore> {
+  const kv = await new Kvm(nc).create(POSITIONS_BUCKET, { history: 1 });
+  return {
+    async get(key) {
+      const entry = await kv.get(key);
+      return entry && entry.operation === "PUT" ? entry.string() : undefined;
+    },
+    async put(key, value) {
+      await kv.put(key, value);
+    },
+  };
+}

@@ -1,0 +1,10 @@
+export { createRouter } from "./router.js";
+export { replayEvents } from "./replay.js";
+export { provisionRouterConsumer, ROUTER_CONSUMER } from "./consumer.js";
+export { subscribers, eventInvocation, publishInvocations } from "./fanout.js";
+export { createRouterMetrics } from "./metrics.js";
+export { RouterConfig, loadConfig } from "./config.js";
+export type { Router, RouterOptions } from "./router.js";
+export type { ReplayRequest, ReplayResult } from "./replay.js";
+export type { RoutedEvent, Published } from "./fanout.js";
+export type { RouterMetrics } from "./metrics.js";
