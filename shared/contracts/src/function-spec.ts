@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { DEFAULT_QUEUE } from "./subjects.js";
 import { FunctionName, QueueName } from "./names.js";
+import { Destination } from "./destinations.js";
 
 /** Watchdog modes (see services/watchdog). */
 export const WatchdogMode = {
@@ -55,6 +56,10 @@ export const FunctionSpec = z
     timeout: durationMs.default(60_000),
     /** Largest request body accepted for this function, in bytes. */
     maxBodyBytes: z.number().int().positive().optional(),
+    /** Where the result of a succeeded call goes (a function invoked with it, or a topic). */
+    onSuccess: Destination.optional(),
+    /** Where the result of a failed call goes (a function invoked with it, or a topic). */
+    onFailure: Destination.optional(),
   })
   .refine((f) => (f.url === undefined) !== (f.watchdog === undefined), {
     message: "set exactly one of `url` and `watchdog`",

@@ -17,6 +17,13 @@ export { ErrorCodes, FerryError, errorBody } from "./errors.js";
 export { CallStatus, CallbackState, FINAL_STATUSES, callKey, resultKey } from "./call-status.js";
 export { WatchdogMode, WatchdogSpec, FunctionSpec, FunctionsFile } from "./function-spec.js";
 export { parseFunctionsFile } from "./functions-file.js";
+export {
+  TopicName,
+  Destination,
+  DestinationKind,
+  destinationCallId,
+} from "./destinations.js";
+export { BODIES_BUCKET, BODY_REF_HEADER, BODY_SIZE_HEADER } from "./claim-check.js";
 export type { ErrorKind, ErrorCode, ErrorBody } from "./errors.js";
 export type { CallbackJob } from "./call-status.js";
 export type { FunctionSpecInput } from "./function-spec.js";
