@@ -3,8 +3,10 @@ import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { Counter, type Registry } from "prom-client";
 import { CALLBACK_QUEUE, CallbackState, callKey, type CallbackJob } from "@ferry/contracts";
-import { createRegistry } from "@ferry/runtime";
+import { createRegistry, type AddressPolicy } from "@ferry/runtime";
 import { CallbackSender } from "./deliver.js";
+import { DEFAULT_RETRY_POLICY, backoffDelay, type RetryPolicy } from "./retry.js";
+import { createSigner } from "./signing.js";
 
 /** Options of {@link createCallbackWorker}. */
 export interface CallbackWorkerOptions {
@@ -17,6 +19,12 @@ export interface CallbackWorkerOptions {
   concurrency?: number;
   /** Timeout of one delivery attempt. Default 10 s. */
   timeoutMs?: number;
+  /** Attempts and backoff. Default 10 attempts over about an hour. */
+  retry?: RetryPolicy;
+  /** `whsec_` secrets; each attempt carries one signature per secret. None: unsigned. */
+  signingSecrets?: readonly string[];
+  /** Which addresses callbacks may reach. Default: public addresses only. */
+  addressPolicy?: AddressPolicy;
   metricsRegistry?: Registry;
 }
 
@@ -29,7 +37,13 @@ export interface CallbackWorker {
 /** Consumes `ferry-callbacks` and delivers each result; the call's status records the outcome. */
 export function createCallbackWorker(opts: CallbackWorkerOptions): CallbackWorker {
   const log = opts.logger.child({ component: "callbacks" });
-  const sender = new CallbackSender({ timeoutMs: opts.timeoutMs ?? 10_000 });
+  const retry = opts.retry ?? DEFAULT_RETRY_POLICY;
+  const sender = new CallbackSender({
+    timeoutMs: opts.timeoutMs ?? 10_000,
+    retry,
+    signer: createSigner(opts.signingSecrets ?? []),
+    ...(opts.addressPolicy ? { policy: opts.addressPolicy } : {}),
+  });
   const deliveries = new Counter({
     name: "callback_deliveries_total",
     help: "Callback delivery attempts, by outcome",
@@ -54,21 +68,27 @@ export function createCallbackWorker(opts: CallbackWorkerOptions): CallbackWorke
         "callback delivered",
       );
     },
-    { connection: opts.bullRedis, concurrency: opts.concurrency ?? 50 },
+    {
+      connection: opts.bullRedis,
+      concurrency: opts.concurrency ?? 50,
+      settings: {
+        // Retry-After wins over the schedule, within the longest wait the policy allows.
+        backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) => {
+          const asked = (err as { retryAfterMs?: number } | undefined)?.retryAfterMs;
+          if (asked !== undefined) return Math.min(asked, retry.maxDelayMs);
+          return backoffDelay(attemptsMade, retry);
+        },
+      },
+    },
   );
   worker.on("failed", (job, err) => {
     if (!job) return;
     const attempts = job.attemptsMade;
-    const final = attempts >= (job.opts.attempts ?? 1) || err.name === "UnrecoverableError";
+    const final = err.name === "UnrecoverableError" || attempts >= (job.opts.attempts ?? 1);
     deliveries.inc({ outcome: final ? "failed" : "retry" });
-    const ctx = {
-      callId: job.data.callId,
-      function: job.data.function,
-      attempt: attempts,
-      err: err.message,
-    };
-    if (final) log.warn(ctx, "callback delivery failed for good");
-    else log.info(ctx, "callback delivery failed, will retry");
+    const ctx = { callId: job.data.callId, function: job.data.function, attempt: attempts };
+    if (final) log.warn({ ...ctx, err: err.message }, "callback delivery failed for good");
+    else log.info({ ...ctx, err: err.message }, "callback delivery failed, will retry");
     void record(job.data.callId, {
       callbackState: final ? CallbackState.Failed : CallbackState.Pending,
       callbackAttempts: attempts,

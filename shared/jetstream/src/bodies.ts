@@ -1,7 +1,7 @@
 import { Objm, type ObjectStore } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { nanos } from "@nats-io/transport-node";
-import { BODIES_BUCKET, BODY_REF_HEADER, BODY_SIZE_HEADER } from "@ferry/contracts";
+import { BODIES_BUCKET } from "@ferry/contracts";
 
 /** Options of {@link openBodyStore}. */
 export interface BodyStoreOptions {
@@ -16,8 +16,8 @@ export interface BodyStoreOptions {
 
 /** Claim checks: request bodies too large for a JetStream message, kept in an Object Store. */
 export interface BodyStore {
-  /** Stores `body` under the call id; resolves with the headers the invocation carries. */
-  put(callId: string, body: Uint8Array): Promise<Array<[string, string]>>;
+  /** Stores `body` under `name` (the call id); resolves once JetStream holds all of it. */
+  put(name: string, body: Uint8Array): Promise<void>;
   /** Streams the body of a call, or undefined when it is not (or no longer) stored. */
   get(name: string): Promise<{ size: number; data: ReadableStream<Uint8Array> } | undefined>;
   /** Deletes a call's body; a missing one is not an error. */
@@ -34,12 +34,8 @@ export async function openBodyStore(
     ttl: nanos(opts.maxAgeMs ?? 7 * 24 * 3_600_000),
   });
   return {
-    async put(callId, body) {
-      await store.putBlob({ name: callId }, body, { timeout: 30_000 });
-      return [
-        [BODY_REF_HEADER, callId],
-        [BODY_SIZE_HEADER, String(body.byteLength)],
-      ];
+    async put(name, body) {
+      await store.putBlob({ name }, body, { timeout: 30_000 });
     },
     async get(name) {
       const result = await store.get(name);
