@@ -99,7 +99,7 @@ describe("redelivery", () => {
     const log = join(dir, "pair.log");
     const pairReplica = await startReplica(recorderSpec("pair", log), FIXTURES, logger);
     const spec = { ...recorderSpec("pair", log), watchdog: undefined, url: pairReplica.url };
-        const common = { redisUrl: redis.url, logger, port: 0, callbackAllowlist: ["127.0.0.1"] };
+    const common = { redisUrl: redis.url, logger, port: 0, callbackAllowlist: ["127.0.0.1"] };
     const a = await startStack({ natsUrl: nats.url, ...common });
     const b = await startStack({ natsUrl: nats.url, ...common });
     stacks.push(a, b);
