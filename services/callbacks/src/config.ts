@@ -1,14 +1,12 @@
 import { z } from "zod";
 import { Duration, Port, parseEnv } from "@ferry/runtime";
 
-const list = z
-  .string()
-  .transform((s) =>
-    s
-      .split(/[\s,]+/)
-      .map((v) => v.trim())
-      .filter(Boolean),
-  );
+const list = z.string().transform((s) =>
+  s
+    .split(/[\s,]+/)
+    .map((v) => v.trim())
+    .filter(Boolean),
+);
 
 /** Callbacks service configuration, read from environment variables. */
 export const CallbacksConfig = z.object({

@@ -8,7 +8,10 @@ import { BlockedAddressError, type AddressPolicy } from "@ferry/runtime";
  * the call was accepted: IP literals are checked before connecting, names in the DNS lookup the
  * socket itself uses, and the peer address once connected (belt and braces).
  */
-export function guardedConnector(policy: AddressPolicy, timeoutMs: number): buildConnector.connector {
+export function guardedConnector(
+  policy: AddressPolicy,
+  timeoutMs: number,
+): buildConnector.connector {
   const connect = buildConnector({ lookup: guardedLookup(policy), timeout: timeoutMs });
   return (opts, callback) => {
     const host = opts.hostname;
@@ -52,4 +55,3 @@ type AllCallback = (err: NodeJS.ErrnoException | null, addresses: LookupAddress[
 function unbracket(host: string): string {
   return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
 }
-

@@ -121,7 +121,11 @@ describe("callback delivery", () => {
 
   test("signing - an old timestamp is rejected although the signature matches it", () => {
     const body = Buffer.from("{}");
-    const old = createSigner([NEW_SECRET])?.headers("call-1", body, new Date(Date.now() - 3_600_000));
+    const old = createSigner([NEW_SECRET])?.headers(
+      "call-1",
+      body,
+      new Date(Date.now() - 3_600_000),
+    );
     expect(verifyBySpec(NEW_SECRET, old ?? {}, body)).toBe(true);
     expect(() => new SvixWebhook(NEW_SECRET).verify("{}", old ?? {})).toThrow(/too old/i);
   });

@@ -43,7 +43,12 @@ export function createStatusStore(redis: Redis, ttlSeconds: number): StatusStore
         callbackUrl: inv.callbackUrl ?? "",
         callbackState: inv.callbackUrl ? CallbackState.Pending : CallbackState.None,
       };
-      await r.ferryQueued(callKey(inv.callId), ttlSeconds, CallStatus.Queued, ...Object.entries(fields).flat());
+      await r.ferryQueued(
+        callKey(inv.callId),
+        ttlSeconds,
+        CallStatus.Queued,
+        ...Object.entries(fields).flat(),
+      );
     },
     get: (callId) => redis.hgetall(callKey(callId)),
     result: (callId) => redis.getBuffer(resultKey(callId)),

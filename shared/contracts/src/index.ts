@@ -18,12 +18,7 @@ export { CallStatus, CallbackState, FINAL_STATUSES, callKey, resultKey } from ".
 export { CALLBACK_BACKOFF_TYPE, CALLBACK_JOB_ATTEMPTS } from "./call-status.js";
 export { WatchdogMode, WatchdogSpec, FunctionSpec, FunctionsFile } from "./function-spec.js";
 export { parseFunctionsFile } from "./functions-file.js";
-export {
-  TopicName,
-  Destination,
-  DestinationKind,
-  destinationCallId,
-} from "./destinations.js";
+export { TopicName, Destination, DestinationKind, destinationCallId } from "./destinations.js";
 export { BODIES_BUCKET } from "./claim-check.js";
 export type { ErrorKind, ErrorCode, ErrorBody } from "./errors.js";
 export type { CallbackJob } from "./call-status.js";
