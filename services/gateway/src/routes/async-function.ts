@@ -60,6 +60,12 @@ async function accept(
   if (inv.callbackUrl) await checkCallbackHost(opts.addressPolicy, inv.callbackUrl);
   const log = req.log.child({ callId: inv.callId, function: spec.name });
   const body = await payloadOf(req, inv, opts);
+  // Written while the publish is in flight (not after it: that would add a Redis round trip to
+  // every 202). Safe either way round: the script never overwrites an existing record.
+  const queued = opts.status?.queued(inv).catch((err: unknown) => {
+    log.warn({ err }, "cannot record the call as queued");
+    return false;
+  });
   try {
     const ack = await opts.js.publish(invokeSubject(spec.queue, spec.name), body, {
       msgID: inv.callId,
@@ -67,12 +73,10 @@ async function accept(
       timeout: opts.publishTimeoutMs,
     });
     log.debug({ seq: ack.seq, duplicate: ack.duplicate }, "call queued");
-    if (!ack.duplicate && opts.status) {
-      // After the ack, so a repeated call id never resets a finished call to queued.
-      await opts.status.queued(inv).catch((err: unknown) => log.warn({ err }, "no queued status"));
-    }
+    await queued;
   } catch (err) {
     if (inv.bodyRef) void opts.bodies?.delete(inv.bodyRef).catch(() => {});
+    if (await queued) await opts.status?.forget(inv.callId).catch(() => {});
     opts.metrics.invocations.inc({ function_name: spec.name, code: "503" });
     log.warn({ err }, "publish to JetStream failed");
     reply.header("retry-after", "1");
