@@ -34,6 +34,24 @@ export interface CallbackWorker {
   stop(): Promise<void>;
 }
 
+/**
+ * Writes delivery state into a call's status, only while the status exists: a delivery that
+ * outlives the status TTL must not leave a record without one.
+ */
+function recorder(
+  redis: Redis,
+): (callId: string, fields: Record<string, string | number>) => Promise<unknown> {
+  if (!("ferryCallbackState" in redis)) {
+    redis.defineCommand("ferryCallbackState", {
+      numberOfKeys: 1,
+      lua: "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('HSET', KEYS[1], unpack(ARGV)) end return 0",
+    });
+  }
+  const r = redis as Redis & { ferryCallbackState(key: string, ...a: string[]): Promise<number> };
+  return (callId, fields) =>
+    r.ferryCallbackState(callKey(callId), ...Object.entries(fields).flat().map(String));
+}
+
 /** Consumes `ferry-callbacks` and delivers each result; the call's status records the outcome. */
 export function createCallbackWorker(opts: CallbackWorkerOptions): CallbackWorker {
   const log = opts.logger.child({ component: "callbacks" });
@@ -50,8 +68,7 @@ export function createCallbackWorker(opts: CallbackWorkerOptions): CallbackWorke
     labelNames: ["outcome"],
     registers: [opts.metricsRegistry ?? createRegistry()],
   });
-  const record = (callId: string, fields: Record<string, string | number>): Promise<unknown> =>
-    opts.redis.hset(callKey(callId), fields);
+  const record = recorder(opts.redis);
 
   const worker = new Worker<CallbackJob>(
     CALLBACK_QUEUE,

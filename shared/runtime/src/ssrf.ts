@@ -76,7 +76,10 @@ export function createAddressPolicy(allowlist: readonly string[] = []): AddressP
       if (allowsHostName(host)) return addresses;
       const refused = addresses.find((a) => !allowsAddress(a));
       if (refused !== undefined) {
-        throw new BlockedAddressError(`${hostname} resolves to a blocked address (${refused})`);
+        const what = isIP(host)
+          ? "is a blocked address"
+          : `resolves to a blocked address (${refused})`;
+        throw new BlockedAddressError(`${hostname} ${what}`);
       }
       return addresses;
     },
