@@ -110,6 +110,14 @@ describe("status API", () => {
     expect(await result.text()).toBe("boom");
   });
 
+  test("status - repeating a finished call's id within the dedupe window keeps its status", async () => {
+    const headers = { "x-call-id": "status-repeat-1" };
+    await post("/async-function/rec", { headers, body: "once" });
+    await watchStatus(stack.gatewayUrl, "status-repeat-1", (s) => s.status === "succeeded");
+    expect((await post("/async-function/rec", { headers, body: "once" })).status).toBe(202);
+    expect((await statusOf(stack.gatewayUrl, "status-repeat-1"))?.status).toBe("succeeded");
+  });
+
   test("status - unknown and malformed call ids give 404 on both routes", async () => {
     for (const route of ["status", "result"]) {
       for (const id of ["no-such-call", "bad%20id"]) {
@@ -231,6 +239,8 @@ describe("callback safety", () => {
       callbacks: Array<{ callId: string; lastError: string }>;
     };
     expect(failed.callbacks.find((c) => c.callId === callId)?.lastError).toMatch(/410/);
+    const one = await fetch(`${stack.gatewayUrl}/system/callbacks/${callId}`);
+    expect(await one.json()).toMatchObject({ callId, state: "failed", url: `${sink.url}/gone` });
     gone = false;
     const retry = await post(`/system/callbacks/${callId}/retry`);
     expect(retry.status).toBe(202);
