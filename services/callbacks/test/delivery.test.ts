@@ -1,4 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { Webhook as SvixWebhook } from "svix";
@@ -161,6 +163,25 @@ describe("callback delivery", () => {
     expect(sink.requests.filter(forCall(notFound))).toHaveLength(1);
     expect(sink.requests.filter(forCall(failing))).toHaveLength(4);
     expect(record.callbackAttempts).toBe("4");
+  });
+
+  test("timeout - an attempt the receiver does not answer in time is retried (a duplicate for it)", async () => {
+    let seen = 0;
+    // Holds the first request unanswered past the 2 s attempt timeout, answers the second.
+    const slow = createServer((req, res) => {
+      req.resume();
+      if (++seen > 1) res.end("ok");
+    });
+    await new Promise<void>((r) => slow.listen(0, "127.0.0.1", r));
+    try {
+      const callId = await enqueue(`http://127.0.0.1:${(slow.address() as AddressInfo).port}/slow`);
+      const record = await stateOf(callId, "delivered");
+      expect(seen).toBe(2);
+      expect(record.callbackAttempts).toBe("2");
+    } finally {
+      slow.closeAllConnections();
+      slow.close();
+    }
   });
 
   test("SSRF at delivery - a loopback receiver not allowlisted is never contacted", async () => {
