@@ -1,9 +1,9 @@
 import { Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
-import { Counter, type Registry } from "prom-client";
+import { Counter, Histogram, type Registry } from "prom-client";
 import { CALLBACK_QUEUE, CallbackState, callKey, type CallbackJob } from "@ferry/contracts";
-import { createRegistry, type AddressPolicy } from "@ferry/runtime";
+import { DURATION_BUCKETS, createRegistry, type AddressPolicy } from "@ferry/runtime";
 import { CallbackSender } from "./deliver.js";
 import { DEFAULT_RETRY_POLICY, backoffDelay, type RetryPolicy } from "./retry.js";
 import { createSigner } from "./signing.js";
@@ -62,11 +62,18 @@ export function createCallbackWorker(opts: CallbackWorkerOptions): CallbackWorke
     signer: createSigner(opts.signingSecrets ?? []),
     ...(opts.addressPolicy ? { policy: opts.addressPolicy } : {}),
   });
+  const registers = [opts.metricsRegistry ?? createRegistry()];
   const deliveries = new Counter({
     name: "callback_deliveries_total",
     help: "Callback delivery attempts, by outcome",
     labelNames: ["outcome"],
-    registers: [opts.metricsRegistry ?? createRegistry()],
+    registers,
+  });
+  const attemptSeconds = new Histogram({
+    name: "callback_attempt_seconds",
+    help: "Time one callback attempt took, whatever its outcome",
+    buckets: DURATION_BUCKETS,
+    registers,
   });
   const record = recorder(opts.redis);
 
@@ -74,7 +81,8 @@ export function createCallbackWorker(opts: CallbackWorkerOptions): CallbackWorke
     CALLBACK_QUEUE,
     async (job: Job<CallbackJob>) => {
       const attempt = job.attemptsMade + 1;
-      const status = await sender.send(job.data, attempt);
+      const timer = attemptSeconds.startTimer();
+      const status = await sender.send(job.data, attempt).finally(() => timer());
       await record(job.data.callId, {
         callbackState: CallbackState.Delivered,
         callbackAttempts: attempt,
