@@ -1,51 +1,92 @@
 import { Agent, type Dispatcher } from "undici";
 import { UnrecoverableError } from "bullmq";
 import { HttpHeaders, type CallbackJob } from "@ferry/contracts";
+import { BlockedAddressError, createAddressPolicy, type AddressPolicy } from "@ferry/runtime";
+import { guardedConnector } from "./guard.js";
+import {
+  DEFAULT_RETRY_POLICY,
+  RetryableDeliveryError,
+  isRetryableStatus,
+  parseRetryAfter,
+  type RetryPolicy,
+} from "./retry.js";
+import type { Signer } from "./signing.js";
 
-/** A delivery attempt that the receiver refused or that did not get through; BullMQ retries it. */
-export class DeliveryError extends Error {
-  override name = "DeliveryError";
-  readonly code = "FERRY_ERR_CALLBACK_FAILED";
+/** Options of {@link CallbackSender}. */
+export interface SenderOptions {
+  /** Timeout of one attempt, connect to last byte. Default 10 s. */
+  timeoutMs?: number;
+  /** Which addresses callbacks may reach. Default: public addresses only. */
+  policy?: AddressPolicy;
+  /** Signs each attempt; unsigned when absent. */
+  signer?: Signer;
+  /** Attempts and backoff. */
+  retry?: RetryPolicy;
 }
 
-/** POSTs one result to its callback URL with the OpenFaaS headers. */
+/** POSTs one result to its callback URL with the OpenFaaS and Standard Webhooks headers. */
 export class CallbackSender {
   readonly #agent: Dispatcher;
   readonly #timeoutMs: number;
+  readonly #signer: Signer | undefined;
+  readonly #retry: RetryPolicy;
 
-  constructor(opts: { timeoutMs?: number } = {}) {
+  constructor(opts: SenderOptions = {}) {
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
-    this.#agent = new Agent({ keepAliveTimeout: 30_000, connections: 64 });
+    this.#signer = opts.signer;
+    this.#retry = opts.retry ?? DEFAULT_RETRY_POLICY;
+    const connect = guardedConnector(opts.policy ?? createAddressPolicy(), this.#timeoutMs);
+    this.#agent = new Agent({ keepAliveTimeout: 30_000, connections: 64, connect });
   }
 
   /**
-   * Sends the callback. Resolves with the receiver's status on 2xx; throws {@link DeliveryError}
-   * (retried) on network errors and other statuses, and `UnrecoverableError` on 410 Gone.
+   * Sends attempt `attempt` (1-based). Resolves with the receiver's status on 2xx; throws
+   * {@link RetryableDeliveryError} on network errors, 408, 429 and 5xx while attempts remain,
+   * and `UnrecoverableError` on 410, other statuses, blocked addresses or the last attempt.
    */
   async send(job: CallbackJob, attempt: number): Promise<number> {
-    const url = new URL(job.url);
-    let status: number;
     try {
-      const res = await this.#agent.request({
+      return await this.#attempt(job, attempt);
+    } catch (err) {
+      if (err instanceof RetryableDeliveryError && attempt >= this.#retry.attempts) {
+        throw new UnrecoverableError(`${err.message} (attempt ${attempt}, the last)`);
+      }
+      throw err;
+    }
+  }
+
+  async #attempt(job: CallbackJob, attempt: number): Promise<number> {
+    const url = new URL(job.url);
+    const body = Buffer.from(job.body, "base64");
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.#agent.request({
         origin: url.origin,
         path: url.pathname + url.search,
         method: "POST",
-        headers: headersFor(job, attempt),
-        body: Buffer.from(job.body, "base64"),
-        headersTimeout: this.#timeoutMs,
-        bodyTimeout: this.#timeoutMs,
+        headers: { ...headersFor(job, attempt), ...this.#signer?.headers(job.callId, body) },
+        body,
+        signal: AbortSignal.timeout(this.#timeoutMs),
       });
-      status = res.statusCode;
       await res.body.dump();
     } catch (err) {
-      throw new DeliveryError(`callback to ${url.origin} failed: ${(err as Error).message}`, {
+      const reason = describe(err);
+      if (isBlocked(err)) throw new UnrecoverableError(`callback refused: ${reason}`);
+      throw new RetryableDeliveryError(`callback to ${url.origin} failed: ${reason}`, undefined, {
         cause: err,
       });
     }
+    const status = res.statusCode;
+    if (status >= 200 && status < 300) return status;
     if (status === 410) throw new UnrecoverableError("callback receiver answered 410 Gone");
-    if (status < 200 || status >= 300)
-      throw new DeliveryError(`callback receiver answered ${status}`);
-    return status;
+    if (!isRetryableStatus(status)) {
+      throw new UnrecoverableError(`callback receiver answered ${status}`);
+    }
+    const retryAfter = status === 429 || status === 503 ? header(res, "retry-after") : undefined;
+    throw new RetryableDeliveryError(
+      `callback receiver answered ${status}`,
+      parseRetryAfter(retryAfter),
+    );
   }
 
   async close(): Promise<void> {
@@ -53,6 +94,7 @@ export class CallbackSender {
   }
 }
 
+/** Only Ferry's own headers: caller credentials (Authorization, cookies) never reach receivers. */
 function headersFor(job: CallbackJob, attempt: number): Record<string, string> {
   const headers: Record<string, string> = {
     "content-type": job.contentType ?? "application/octet-stream",
@@ -67,3 +109,27 @@ function headersFor(job: CallbackJob, attempt: number): Record<string, string> {
   if (job.traceparent) headers.traceparent = job.traceparent;
   return headers;
 }
+
+function header(res: Dispatcher.ResponseData, name: string): string | undefined {
+  const value = res.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function isBlocked(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e instanceof BlockedAddressError || (e as { code?: string }).code === "EBLOCKED") {
+      return true;
+    }
+  }
+  return false;
+}
+
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const code = (err as { code?: string }).code;
+  const cause = err.cause instanceof Error ? `: ${err.cause.message}` : "";
+  return (code ? `${code}: ${err.message}` : err.message) + cause;
+}
+
+/** Kept for callers of the first version: the retryable delivery error. */
+export { RetryableDeliveryError as DeliveryError };

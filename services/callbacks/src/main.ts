@@ -1,6 +1,7 @@
 import { Redis } from "ioredis";
 import {
   ConfigError,
+  createAddressPolicy,
   createLogger,
   createRegistry,
   onShutdown,
@@ -30,6 +31,13 @@ const worker = createCallbackWorker({
   logger,
   concurrency: cfg.CONCURRENCY,
   timeoutMs: cfg.CALLBACK_TIMEOUT,
+  retry: {
+    attempts: cfg.CALLBACK_ATTEMPTS,
+    baseDelayMs: cfg.CALLBACK_BACKOFF,
+    maxDelayMs: cfg.CALLBACK_BACKOFF_MAX,
+  },
+  signingSecrets: cfg.CALLBACK_SIGNING_SECRETS,
+  addressPolicy: createAddressPolicy(cfg.CALLBACK_ALLOWLIST),
   metricsRegistry,
 });
 let stopping = false;

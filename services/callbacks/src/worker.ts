@@ -1,10 +1,12 @@
 import { Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
-import { Counter, type Registry } from "prom-client";
+import { Counter, Histogram, type Registry } from "prom-client";
 import { CALLBACK_QUEUE, CallbackState, callKey, type CallbackJob } from "@ferry/contracts";
-import { createRegistry } from "@ferry/runtime";
+import { DURATION_BUCKETS, createRegistry, type AddressPolicy } from "@ferry/runtime";
 import { CallbackSender } from "./deliver.js";
+import { DEFAULT_RETRY_POLICY, backoffDelay, type RetryPolicy } from "./retry.js";
+import { createSigner } from "./signing.js";
 
 /** Options of {@link createCallbackWorker}. */
 export interface CallbackWorkerOptions {
@@ -17,6 +19,12 @@ export interface CallbackWorkerOptions {
   concurrency?: number;
   /** Timeout of one delivery attempt. Default 10 s. */
   timeoutMs?: number;
+  /** Attempts and backoff. Default 10 attempts over about an hour. */
+  retry?: RetryPolicy;
+  /** `whsec_` secrets; each attempt carries one signature per secret. None: unsigned. */
+  signingSecrets?: readonly string[];
+  /** Which addresses callbacks may reach. Default: public addresses only. */
+  addressPolicy?: AddressPolicy;
   metricsRegistry?: Registry;
 }
 
@@ -26,24 +34,55 @@ export interface CallbackWorker {
   stop(): Promise<void>;
 }
 
+/**
+ * Writes delivery state into a call's status, only while the status exists: a delivery that
+ * outlives the status TTL must not leave a record without one.
+ */
+function recorder(
+  redis: Redis,
+): (callId: string, fields: Record<string, string | number>) => Promise<unknown> {
+  if (!("ferryCallbackState" in redis)) {
+    redis.defineCommand("ferryCallbackState", {
+      numberOfKeys: 1,
+      lua: "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('HSET', KEYS[1], unpack(ARGV)) end return 0",
+    });
+  }
+  const r = redis as Redis & { ferryCallbackState(key: string, ...a: string[]): Promise<number> };
+  return (callId, fields) =>
+    r.ferryCallbackState(callKey(callId), ...Object.entries(fields).flat().map(String));
+}
+
 /** Consumes `ferry-callbacks` and delivers each result; the call's status records the outcome. */
 export function createCallbackWorker(opts: CallbackWorkerOptions): CallbackWorker {
   const log = opts.logger.child({ component: "callbacks" });
-  const sender = new CallbackSender({ timeoutMs: opts.timeoutMs ?? 10_000 });
+  const retry = opts.retry ?? DEFAULT_RETRY_POLICY;
+  const sender = new CallbackSender({
+    timeoutMs: opts.timeoutMs ?? 10_000,
+    retry,
+    signer: createSigner(opts.signingSecrets ?? []),
+    ...(opts.addressPolicy ? { policy: opts.addressPolicy } : {}),
+  });
+  const registers = [opts.metricsRegistry ?? createRegistry()];
   const deliveries = new Counter({
     name: "callback_deliveries_total",
     help: "Callback delivery attempts, by outcome",
     labelNames: ["outcome"],
-    registers: [opts.metricsRegistry ?? createRegistry()],
+    registers,
   });
-  const record = (callId: string, fields: Record<string, string | number>): Promise<unknown> =>
-    opts.redis.hset(callKey(callId), fields);
+  const attemptSeconds = new Histogram({
+    name: "callback_attempt_seconds",
+    help: "Time one callback attempt took, whatever its outcome",
+    buckets: DURATION_BUCKETS,
+    registers,
+  });
+  const record = recorder(opts.redis);
 
   const worker = new Worker<CallbackJob>(
     CALLBACK_QUEUE,
     async (job: Job<CallbackJob>) => {
       const attempt = job.attemptsMade + 1;
-      const status = await sender.send(job.data, attempt);
+      const timer = attemptSeconds.startTimer();
+      const status = await sender.send(job.data, attempt).finally(() => timer());
       await record(job.data.callId, {
         callbackState: CallbackState.Delivered,
         callbackAttempts: attempt,
@@ -54,21 +93,27 @@ export function createCallbackWorker(opts: CallbackWorkerOptions): CallbackWorke
         "callback delivered",
       );
     },
-    { connection: opts.bullRedis, concurrency: opts.concurrency ?? 50 },
+    {
+      connection: opts.bullRedis,
+      concurrency: opts.concurrency ?? 50,
+      settings: {
+        // Retry-After wins over the schedule, within the longest wait the policy allows.
+        backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) => {
+          const asked = (err as { retryAfterMs?: number } | undefined)?.retryAfterMs;
+          if (asked !== undefined) return Math.min(asked, retry.maxDelayMs);
+          return backoffDelay(attemptsMade, retry);
+        },
+      },
+    },
   );
   worker.on("failed", (job, err) => {
     if (!job) return;
     const attempts = job.attemptsMade;
-    const final = attempts >= (job.opts.attempts ?? 1) || err.name === "UnrecoverableError";
+    const final = err.name === "UnrecoverableError" || attempts >= (job.opts.attempts ?? 1);
     deliveries.inc({ outcome: final ? "failed" : "retry" });
-    const ctx = {
-      callId: job.data.callId,
-      function: job.data.function,
-      attempt: attempts,
-      err: err.message,
-    };
-    if (final) log.warn(ctx, "callback delivery failed for good");
-    else log.info(ctx, "callback delivery failed, will retry");
+    const ctx = { callId: job.data.callId, function: job.data.function, attempt: attempts };
+    if (final) log.warn({ ...ctx, err: err.message }, "callback delivery failed for good");
+    else log.info({ ...ctx, err: err.message }, "callback delivery failed, will retry");
     void record(job.data.callId, {
       callbackState: final ? CallbackState.Failed : CallbackState.Pending,
       callbackAttempts: attempts,

@@ -19,6 +19,10 @@ function replicas(value: string): number {
   return n;
 }
 
+function list(value: string): string[] {
+  return value.split(/[\s,]+/).filter(Boolean);
+}
+
 /** The `ferry` command line. */
 export function program(): Command {
   const cli = new Command("ferry")
@@ -48,6 +52,12 @@ export function program(): Command {
           env: process.env,
           ...(process.env.NATS_URL ? { natsUrl: process.env.NATS_URL } : {}),
           ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
+          ...(process.env.CALLBACK_ALLOWLIST
+            ? { callbackAllowlist: list(process.env.CALLBACK_ALLOWLIST) }
+            : {}),
+          ...(process.env.CALLBACK_SIGNING_SECRETS
+            ? { signingSecrets: list(process.env.CALLBACK_SIGNING_SECRETS) }
+            : {}),
         });
         const url = running.stack.gatewayUrl.replace(
           "127.0.0.1",

@@ -14,7 +14,8 @@ import {
 import { createRegistry } from "@ferry/runtime";
 import { createGateway, type Gateway } from "@ferry/gateway";
 import { createQueueWorker, type QueueWorker } from "@ferry/queue-worker";
-import { createCallbackWorker, type CallbackWorker } from "@ferry/callbacks";
+import { createCallbackWorker, type CallbackWorker, type RetryPolicy } from "@ferry/callbacks";
+import { createAddressPolicy } from "@ferry/runtime";
 
 /** Options of {@link startStack}. */
 export interface StackOptions {
@@ -37,6 +38,16 @@ export interface StackOptions {
   callbacks?: boolean;
   /** Stream and registry bucket replicas: 3 on a 3-node cluster. Default 1. */
   replicas?: number;
+  /** Hosts, addresses and CIDRs callbacks may reach although private (`ferry up`: 127.0.0.1). */
+  callbackAllowlist?: string[];
+  /** `whsec_` secrets signing callbacks. Default none (unsigned). */
+  signingSecrets?: string[];
+  /** Callback attempts and backoff. Default 10 attempts over about an hour. */
+  callbackRetry?: RetryPolicy;
+  /** Timeout of one callback attempt. Default 10 s. */
+  callbackTimeoutMs?: number;
+  /** Seconds call status and results are kept. Default one day. */
+  statusTtlSeconds?: number;
 }
 
 /** Gateway, queue-worker and callbacks composed in one process: `ferry up` and the tests. */
@@ -59,14 +70,20 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const registry = await openFunctionRegistry(nc, { logger, replicas });
   const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
   const bullRedis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
+  // The gateway's own connection: a slow Redis must not hold up a 202 for long.
+  const gatewayRedis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 2_000 });
   const metricsRegistry = createRegistry();
   const gateway = await createGateway({
     nc,
     registry,
     logger,
-    maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_STREAM_SETTINGS.maxMsgBytes - 64 * 1024,
+    maxBodyBytes: opts.maxBodyBytes ?? 32 * 1024 * 1024,
     metricsRegistry,
     extraRegistries: [createRegistry({ defaults: true })],
+    redis: gatewayRedis,
+    callbackAllowlist: opts.callbackAllowlist ?? [],
+    maxInlineBytes: DEFAULT_STREAM_SETTINGS.maxMsgBytes - 64 * 1024,
+    ...(opts.statusTtlSeconds ? { statusTtlSeconds: opts.statusTtlSeconds } : {}),
   });
   const worker =
     opts.worker === false
@@ -81,11 +98,21 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           ...(opts.consumer ? { consumer: opts.consumer } : {}),
           ...(opts.resolveEndpoint ? { resolveEndpoint: opts.resolveEndpoint } : {}),
           metricsRegistry,
+          ...(opts.statusTtlSeconds ? { statusTtlSeconds: opts.statusTtlSeconds } : {}),
         });
   const callbacks: CallbackWorker | undefined =
     opts.callbacks === false
       ? undefined
-      : createCallbackWorker({ redis, bullRedis, logger, metricsRegistry });
+      : createCallbackWorker({
+          redis,
+          bullRedis,
+          logger,
+          metricsRegistry,
+          addressPolicy: createAddressPolicy(opts.callbackAllowlist ?? []),
+          signingSecrets: opts.signingSecrets ?? [],
+          ...(opts.callbackRetry ? { retry: opts.callbackRetry } : {}),
+          ...(opts.callbackTimeoutMs ? { timeoutMs: opts.callbackTimeoutMs } : {}),
+        });
   const port = await gateway.listen(opts.port, opts.host ?? "127.0.0.1");
   return {
     gatewayUrl: `http://127.0.0.1:${port}`,
@@ -99,7 +126,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       await callbacks?.stop();
       await registry.close();
       await nc.drain();
-      await Promise.all([redis.quit(), bullRedis.quit()]);
+      await Promise.all([redis.quit(), bullRedis.quit(), gatewayRedis.quit()]);
     },
   };
 }

@@ -19,6 +19,10 @@ export interface UpOptions {
   /** NATS_URL / REDIS_URL, used when they answer. */
   natsUrl?: string;
   redisUrl?: string;
+  /** Hosts, addresses and CIDRs callbacks may reach although private. Default 127.0.0.1. */
+  callbackAllowlist?: string[];
+  /** `whsec_` secrets signing callbacks. Default none. */
+  signingSecrets?: string[];
   logger: Logger;
   /** Connector config files or directories of them; the router runs whenever this is given. */
   connectors?: string[];
@@ -64,6 +68,9 @@ export async function up(opts: UpOptions): Promise<Up> {
       port: opts.port,
       host: opts.host,
       resolveEndpoint: (spec) => replicas.get(spec.name)?.url ?? spec.url,
+      // Local use: callbacks to a listener on this machine are the point.
+      callbackAllowlist: opts.callbackAllowlist ?? ["127.0.0.1"],
+      signingSecrets: opts.signingSecrets ?? [],
     });
     for (const spec of specs) await stack.registry.put(spec);
     if (connectors) {

@@ -32,6 +32,7 @@ beforeAll(async () => {
     logger,
     port: 0,
     maxBodyBytes: 64 * 1024,
+    callbackAllowlist: ["127.0.0.1"],
     resolveEndpoint: (s) => (s.name === "recorder" ? replica.url : s.url),
   });
   await stack.registry.put(spec);

@@ -38,6 +38,7 @@ beforeAll(async () => {
     logger,
     port: 0,
     replicas: 3,
+    callbackAllowlist: ["127.0.0.1"],
     // Acks lost in the failover come back after the lease; a short one keeps the test short.
     consumer: { ackWaitMs: 5_000, maxDeliver: 10, maxAckPending: 10_000 },
     resolveEndpoint: () => replica.url,

@@ -61,6 +61,7 @@ describe("redelivery", () => {
       logger,
       port: 0,
       worker: false,
+      callbackAllowlist: ["127.0.0.1"],
     });
     stacks.push(stack);
     // The spec carries the replica's URL: the worker runs in another process.
@@ -98,8 +99,9 @@ describe("redelivery", () => {
     const log = join(dir, "pair.log");
     const pairReplica = await startReplica(recorderSpec("pair", log), FIXTURES, logger);
     const spec = { ...recorderSpec("pair", log), watchdog: undefined, url: pairReplica.url };
-    const a = await startStack({ natsUrl: nats.url, redisUrl: redis.url, logger, port: 0 });
-    const b = await startStack({ natsUrl: nats.url, redisUrl: redis.url, logger, port: 0 });
+    const common = { redisUrl: redis.url, logger, port: 0, callbackAllowlist: ["127.0.0.1"] };
+    const a = await startStack({ natsUrl: nats.url, ...common });
+    const b = await startStack({ natsUrl: nats.url, ...common });
     stacks.push(a, b);
     await a.registry.put(spec);
     await eventually(() => b.registry.get("pair") !== undefined);

@@ -1,7 +1,14 @@
 import type { FastifyInstance } from "fastify";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { Registry } from "prom-client";
-import type { FunctionRegistry } from "@ferry/jetstream";
+import type { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import type { CallbackJob } from "@ferry/contracts";
+import type { BodyStore, FunctionRegistry } from "@ferry/jetstream";
+import type { AddressPolicy } from "@ferry/runtime";
+import { createStatusStore } from "./status-store.js";
+import { statusRoutes } from "./routes/status.js";
+import { systemCallbackRoutes } from "./routes/system-callbacks.js";
 import { installErrorHandlers } from "./errors.js";
 import { createGatewayMetrics } from "./metrics.js";
 import { asyncFunctionRoutes } from "./routes/async-function.js";
@@ -20,6 +27,17 @@ export interface GatewayAppOptions {
   ready: () => boolean;
   maxBodyBytes: number;
   publishTimeoutMs: number;
+  /** Which hosts callback URLs may point at. */
+  addressPolicy: AddressPolicy;
+  /** Bodies above this go to `bodies` (claim check). */
+  maxInlineBytes: number;
+  bodies?: BodyStore;
+  /** Redis of call status: enables `queued` records and the status and result routes. */
+  redis?: Redis;
+  /** Seconds a `queued` record lives (as the worker's STATUS_TTL). */
+  statusTtlSeconds?: number;
+  /** The callback queue: enables the `/system/callbacks` routes. */
+  callbackQueue?: Queue<CallbackJob>;
 }
 
 /** The gateway as a Fastify plugin: raw bodies, JSON errors, async invocation and health routes. */
@@ -29,6 +47,11 @@ export async function gatewayApp(app: FastifyInstance, opts: GatewayAppOptions):
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
   installErrorHandlers(app);
   const metrics = createGatewayMetrics(opts.metricsRegistry);
+  const status = opts.redis && createStatusStore(opts.redis, opts.statusTtlSeconds ?? 86_400);
+  if (status) statusRoutes(app, { store: status });
+  if (opts.callbackQueue && opts.redis) {
+    systemCallbackRoutes(app, { queue: opts.callbackQueue, redis: opts.redis });
+  }
   asyncFunctionRoutes(app, {
     js: opts.js,
     registry: opts.registry,
@@ -36,6 +59,10 @@ export async function gatewayApp(app: FastifyInstance, opts: GatewayAppOptions):
     maxBodyBytes: opts.maxBodyBytes,
     publishTimeoutMs: opts.publishTimeoutMs,
     ready: opts.ready,
+    addressPolicy: opts.addressPolicy,
+    maxInlineBytes: opts.maxInlineBytes,
+    bodies: opts.bodies,
+    status,
   });
   systemEventsRoutes(app, opts);
   healthRoutes(app, {

@@ -9,12 +9,12 @@ export const GatewayConfig = z.object({
   HOST: z.string().default("0.0.0.0"),
   /** NATS server URLs, comma-separated. */
   NATS_URL: z.string().default("nats://127.0.0.1:4222"),
-  /** Largest request body accepted, in bytes (at most the stream's message limit for now). */
+  /** Largest request body accepted, in bytes; bodies too large for a message go to the object store. */
   MAX_BODY_BYTES: z.coerce
     .number()
     .int()
     .positive()
-    .default(1024 * 1024 - 64 * 1024),
+    .default(32 * 1024 * 1024),
   /** Largest message the FERRY_INVOKE stream stores, in bytes (body plus headers). */
   STREAM_MAX_MSG_BYTES: z.coerce
     .number()
@@ -29,6 +29,15 @@ export const GatewayConfig = z.object({
   PUBLISH_TIMEOUT: Duration.default(5_000),
   /** How long FERRY_EVENTS keeps events for replay. */
   EVENTS_MAX_AGE: Duration.default(7 * 24 * 3_600_000),
+  /** Redis of call status and the callback queue (status, result and /system/callbacks routes). */
+  REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
+  /** How long a queued call's status is kept (as the worker's STATUS_TTL). */
+  STATUS_TTL: Duration.default(86_400_000),
+  /** Hosts, addresses and CIDRs callback URLs may point at although private or loopback. */
+  CALLBACK_ALLOWLIST: z
+    .string()
+    .transform((s) => s.split(/[\s,]+/).filter(Boolean))
+    .default([]),
   /** pino log level. */
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });

@@ -1,4 +1,5 @@
 import { jetstreamManager } from "@nats-io/jetstream";
+import { Redis } from "ioredis";
 import { ConfigError, createLogger, createRegistry, onShutdown } from "@ferry/runtime";
 import { connectNats, openFunctionRegistry, provisionStreams } from "@ferry/jetstream";
 import { loadConfig, type GatewayConfig } from "./config.js";
@@ -25,6 +26,8 @@ await provisionStreams(await jetstreamManager(nc), {
   dlqMaxAgeMs: 14 * 24 * 3_600_000,
 });
 const registry = await openFunctionRegistry(nc, { logger, replicas: cfg.STREAM_REPLICAS });
+// A short command timeout: a slow Redis must not hold up the 202 (the call is already durable).
+const redis = new Redis(cfg.REDIS_URL, { maxRetriesPerRequest: 1, commandTimeout: 2_000 });
 const gateway = await createGateway({
   nc,
   registry,
@@ -33,6 +36,11 @@ const gateway = await createGateway({
   publishTimeoutMs: cfg.PUBLISH_TIMEOUT,
   extraRegistries: [createRegistry({ defaults: true })],
   drainDelayMs: 2_000,
+  redis,
+  statusTtlSeconds: Math.ceil(cfg.STATUS_TTL / 1000),
+  callbackAllowlist: cfg.CALLBACK_ALLOWLIST,
+  maxInlineBytes: cfg.STREAM_MAX_MSG_BYTES - 64 * 1024,
+  replicas: cfg.STREAM_REPLICAS,
 });
 const port = await gateway.listen(cfg.PORT, cfg.HOST);
 logger.info({ port }, "gateway listening");
@@ -42,6 +50,7 @@ onShutdown(
     await gateway.close();
     await registry.close();
     await nc.drain();
+    await redis.quit();
   },
   { logger },
 );

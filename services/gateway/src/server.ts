@@ -1,9 +1,17 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { jetstream } from "@nats-io/jetstream";
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { CALLBACK_QUEUE, type CallbackJob } from "@ferry/contracts";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import { createRegistry, sleep } from "@ferry/runtime";
-import { isConnected, type FunctionRegistry, type NatsConnection } from "@ferry/jetstream";
+import { createAddressPolicy, createRegistry, sleep } from "@ferry/runtime";
+import {
+  isConnected,
+  openBodyStore,
+  type FunctionRegistry,
+  type NatsConnection,
+} from "@ferry/jetstream";
 import { gatewayApp } from "./app.js";
 
 /** Options of {@link createGateway}. */
@@ -21,6 +29,22 @@ export interface GatewayOptions {
   extraRegistries?: Registry[];
   /** Time between failing readiness and closing, so load balancers stop sending. Default 0. */
   drainDelayMs?: number;
+  /**
+   * Redis of call status and the callback queue: enables `queued` records, the status and result
+   * routes and `/system/callbacks`. Without it, none of these.
+   */
+  redis?: Redis;
+  /** Seconds call status is kept; as the worker's. Default one day. */
+  statusTtlSeconds?: number;
+  /** Hosts, addresses and CIDRs callback URLs may point at although private. Default none. */
+  callbackAllowlist?: readonly string[];
+  /**
+   * Bodies above this many bytes go to the object store (claim check); keep it under the
+   * stream's message limit minus room for headers. Default 1 MiB - 64 KiB.
+   */
+  maxInlineBytes?: number;
+  /** Replicas of the claim-check bucket. Default 1. */
+  replicas?: number;
 }
 
 /** A gateway: a Fastify server with Ferry's routes. */
@@ -44,6 +68,14 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     requestTimeout: 60_000,
     return503OnClosing: true,
   });
+  const maxInlineBytes = opts.maxInlineBytes ?? 1024 * 1024 - 64 * 1024;
+  const bodies =
+    opts.maxBodyBytes > maxInlineBytes
+      ? await openBodyStore(opts.nc, { replicas: opts.replicas ?? 1 })
+      : undefined;
+  const callbackQueue = opts.redis
+    ? new Queue<CallbackJob>(CALLBACK_QUEUE, { connection: opts.redis })
+    : undefined;
   await app.register(gatewayApp, {
     js: jetstream(opts.nc),
     registry: opts.registry,
@@ -52,6 +84,12 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     ready: () => !closing && isConnected(opts.nc),
     maxBodyBytes: opts.maxBodyBytes,
     publishTimeoutMs: opts.publishTimeoutMs ?? 5_000,
+    addressPolicy: createAddressPolicy(opts.callbackAllowlist ?? []),
+    maxInlineBytes,
+    ...(bodies ? { bodies } : {}),
+    ...(opts.redis ? { redis: opts.redis } : {}),
+    ...(opts.statusTtlSeconds ? { statusTtlSeconds: opts.statusTtlSeconds } : {}),
+    ...(callbackQueue ? { callbackQueue } : {}),
   });
   return {
     app,
@@ -64,6 +102,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       closing = true;
       await sleep(opts.drainDelayMs ?? 0);
       await app.close();
+      await callbackQueue?.close();
     },
   };
 }

@@ -8,8 +8,9 @@ import {
   type FunctionSpec,
   type Invocation,
 } from "@ferry/contracts";
-import { fromMsgHdrs, type FunctionRegistry } from "@ferry/jetstream";
+import { fromMsgHdrs, type BodyStore, type FunctionRegistry } from "@ferry/jetstream";
 import { sleep } from "@ferry/runtime";
+import { bodyOf } from "./body.js";
 import type { Dispatch, DispatchResult } from "./dispatch.js";
 import type { WorkerMetrics } from "./metrics.js";
 import type { FinalOutcome, OutcomeRecorder } from "./outcome.js";
@@ -19,6 +20,8 @@ import { Semaphore } from "./semaphore.js";
 export interface QueueLoopDeps {
   js: JetStreamClient;
   registry: FunctionRegistry;
+  /** Claim-checked request bodies. */
+  bodies?: BodyStore;
   dispatch: Dispatch;
   recorder: OutcomeRecorder;
   metrics: WorkerMetrics;
@@ -113,10 +116,11 @@ async function handle(
 
   deps.metrics.queueWait.observe({ queue_name: inv.queue }, (startedAt - inv.enqueuedAt) / 1000);
   await deps.recorder.running(inv, attempt, startedAt);
+  const body = await bodyOf(msg, deps.bodies);
   const result = await withLease(msg, deps.ackWaitMs, () => {
     deps.metrics.inflight.inc({ function_name: inv.function });
     return deps.dispatch
-      .call(endpoint, inv, msg.data, { timeoutMs: spec.timeout, attempt, signal })
+      .call(endpoint, inv, body, { timeoutMs: spec.timeout, attempt, signal })
       .finally(() => deps.metrics.inflight.dec({ function_name: inv.function }));
   });
   deps.metrics.duration.observe({ function_name: inv.function }, result.durationMs / 1000);

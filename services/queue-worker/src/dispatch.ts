@@ -1,5 +1,6 @@
 import { Agent, errors, type Dispatcher } from "undici";
 import { HttpHeaders, type Invocation } from "@ferry/contracts";
+import type { CallBody } from "./body.js";
 
 /** What a function answered, or why it could not be reached. */
 export type DispatchResult =
@@ -31,7 +32,7 @@ export class Dispatch {
   async call(
     endpoint: string,
     inv: Invocation,
-    body: Uint8Array,
+    body: CallBody,
     opts: { timeoutMs: number; attempt: number; signal?: AbortSignal },
   ): Promise<DispatchResult> {
     const started = performance.now();

@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Queue } from "bullmq";
 import {
+  CALLBACK_BACKOFF_TYPE,
   CallStatus,
   CallbackState,
   callKey,
@@ -33,6 +34,8 @@ export interface RecorderOptions {
   callbackBackoffMs: number;
   /** Identifies this worker in call records. */
   workerId: string;
+  /** Run after the outcome is stored and the callback queued, before the call is acked. */
+  afterFinal?: ReadonlyArray<(inv: Invocation, out: FinalOutcome) => Promise<void>>;
 }
 
 /** Writes call status to Redis and enqueues callback jobs. */
@@ -85,6 +88,7 @@ export class OutcomeRecorder {
     if (stored) tx.set(resultKey(inv.callId), out.body, "EX", this.opts.ttlSeconds);
     await tx.exec();
     if (inv.callbackUrl) await this.enqueueCallback(inv, out);
+    for (const hook of this.opts.afterFinal ?? []) await hook(inv, out);
   }
 
   private async enqueueCallback(inv: Invocation, out: FinalOutcome): Promise<void> {
@@ -104,7 +108,8 @@ export class OutcomeRecorder {
     await this.callbacks.add("deliver", job, {
       jobId: inv.callId,
       attempts: this.opts.callbackAttempts,
-      backoff: { type: "exponential", delay: this.opts.callbackBackoffMs, jitter: 0.5 },
+      // The callbacks service computes the waits (its own policy, and Retry-After).
+      backoff: { type: CALLBACK_BACKOFF_TYPE },
       removeOnComplete: { age: this.opts.ttlSeconds, count: 10_000 },
       removeOnFail: { age: this.opts.ttlSeconds },
     });

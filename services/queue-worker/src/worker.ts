@@ -4,16 +4,24 @@ import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import { CALLBACK_QUEUE, DEFAULT_QUEUE, type FunctionSpec } from "@ferry/contracts";
+import {
+  CALLBACK_JOB_ATTEMPTS,
+  CALLBACK_QUEUE,
+  DEFAULT_QUEUE,
+  type FunctionSpec,
+} from "@ferry/contracts";
 import {
   DEFAULT_CONSUMER_SETTINGS,
+  openBodyStore,
   provisionQueueConsumer,
   type ConsumerSettings,
   type FunctionRegistry,
   type NatsConnection,
 } from "@ferry/jetstream";
 import { createRegistry } from "@ferry/runtime";
+import { deleteBodyWhenFinal } from "./body.js";
 import { startQueueLoop, type QueueLoop } from "./consumer.js";
+import { destinationsHook } from "./destinations.js";
 import { Dispatch } from "./dispatch.js";
 import { createWorkerMetrics } from "./metrics.js";
 import { OutcomeRecorder } from "./outcome.js";
@@ -42,6 +50,10 @@ export interface QueueWorkerOptions {
   metricsRegistry?: Registry;
   /** Names this worker in call records. Default host name and pid. */
   workerId?: string;
+  /** Largest result chained inline to a destination; larger ones go to the object store. */
+  maxInlineBytes?: number;
+  /** Replicas of the claim-check bucket. Default 1. */
+  replicas?: number;
 }
 
 /** A running queue-worker. */
@@ -59,16 +71,29 @@ export async function createQueueWorker(opts: QueueWorkerOptions): Promise<Queue
   const jsm = await jetstreamManager(opts.nc);
   const callbacks = new Queue(CALLBACK_QUEUE, { connection: opts.bullRedis });
   const dispatch = new Dispatch();
+  const js = jetstream(opts.nc);
+  const bodies = await openBodyStore(opts.nc, { replicas: opts.replicas ?? 1 });
   const deps = {
-    js: jetstream(opts.nc),
+    js,
+    bodies,
     registry: opts.registry,
     dispatch,
     recorder: new OutcomeRecorder(opts.redis, callbacks, {
       ttlSeconds: opts.statusTtlSeconds ?? 86_400,
       maxStoredResultBytes: opts.maxStoredResultBytes ?? 1024 * 1024,
-      callbackAttempts: 5,
+      callbackAttempts: CALLBACK_JOB_ATTEMPTS,
       callbackBackoffMs: 1_000,
       workerId: opts.workerId ?? `${hostname()}:${process.pid}`,
+      afterFinal: [
+        destinationsHook({
+          js,
+          registry: opts.registry,
+          logger,
+          bodies,
+          maxInlineBytes: opts.maxInlineBytes ?? 1024 * 1024 - 64 * 1024,
+        }),
+        deleteBodyWhenFinal(bodies, logger),
+      ],
     }),
     metrics: createWorkerMetrics(opts.metricsRegistry ?? createRegistry()),
     logger,

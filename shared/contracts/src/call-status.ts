@@ -52,3 +52,12 @@ export interface CallbackJob {
   body: string;
   traceparent?: string;
 }
+
+/**
+ * BullMQ backoff type of callback jobs: the callbacks service computes the waits and decides
+ * when to stop, so producers set this type and {@link CALLBACK_JOB_ATTEMPTS} as a ceiling only.
+ */
+export const CALLBACK_BACKOFF_TYPE = "ferry";
+
+/** Attempts ceiling of a callback job; the callbacks service's retry policy ends delivery sooner. */
+export const CALLBACK_JOB_ATTEMPTS = 100;

@@ -8,6 +8,8 @@ export const ErrorCodes = {
   NotFound: { code: "FERRY_ERR_NOT_FOUND", status: 404 },
   FunctionNotFound: { code: "FERRY_ERR_FUNCTION_NOT_FOUND", status: 404 },
   CallNotFound: { code: "FERRY_ERR_CALL_NOT_FOUND", status: 404 },
+  ResultNotReady: { code: "FERRY_ERR_RESULT_NOT_READY", status: 409 },
+  ResultNotStored: { code: "FERRY_ERR_RESULT_NOT_STORED", status: 410 },
   MethodNotAllowed: { code: "FERRY_ERR_METHOD_NOT_ALLOWED", status: 405 },
   PayloadTooLarge: { code: "FERRY_ERR_PAYLOAD_TOO_LARGE", status: 413 },
   UnsupportedMediaType: { code: "FERRY_ERR_UNSUPPORTED_MEDIA_TYPE", status: 415 },

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { DEFAULT_QUEUE } from "./subjects.js";
 import { FunctionName, QueueName } from "./names.js";
 import { TopicPattern } from "./events.js";
+import { Destination } from "./destinations.js";
 
 /** Watchdog modes (see services/watchdog). */
 export const WatchdogMode = {
@@ -61,6 +62,10 @@ export const FunctionSpec = z
     maxBodyBytes: z.number().int().positive().optional(),
     /** Event topics that invoke this function (NATS wildcards `*` and `>` allowed). */
     triggers: z.array(TopicPattern).optional(),
+    /** Where the result of a succeeded call goes (a function invoked with it, or a topic). */
+    onSuccess: Destination.optional(),
+    /** Where the result of a failed call goes (a function invoked with it, or a topic). */
+    onFailure: Destination.optional(),
   })
   .refine((f) => (f.url === undefined) !== (f.watchdog === undefined), {
     message: "set exactly one of `url` and `watchdog`",

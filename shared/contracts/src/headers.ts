@@ -13,6 +13,10 @@ export const InvocationHeaders = {
   Tracestate: "tracestate",
   /** Prefix of each forwarded request header: `Ferry-Fwd-content-type`. */
   ForwardPrefix: "Ferry-Fwd-",
+  /** Claim check: the body is in the `ferry_bodies` object store under this name. */
+  BodyRef: "Ferry-Body-Ref",
+  /** Size in bytes of a claim-checked body. */
+  BodySize: "Ferry-Body-Size",
   /** JetStream's dedupe header; carries the call id. */
   MsgId: "Nats-Msg-Id",
 } as const;

@@ -15,6 +15,7 @@ export { InvocationHeaders, HttpHeaders, UNFORWARDED_HEADERS } from "./headers.j
 export { Invocation, EnvelopeError, encodeInvocation, decodeInvocation } from "./invocation.js";
 export { ErrorCodes, FerryError, errorBody } from "./errors.js";
 export { CallStatus, CallbackState, FINAL_STATUSES, callKey, resultKey } from "./call-status.js";
+export { CALLBACK_BACKOFF_TYPE, CALLBACK_JOB_ATTEMPTS } from "./call-status.js";
 export { WatchdogMode, WatchdogSpec, FunctionSpec, FunctionsFile } from "./function-spec.js";
 export { parseFunctionsFile } from "./functions-file.js";
 export {
@@ -34,6 +35,8 @@ export {
   eventMsgId,
   eventCallId,
 } from "./events.js";
+export { TopicName, Destination, DestinationKind, destinationCallId } from "./destinations.js";
+export { BODIES_BUCKET } from "./claim-check.js";
 export type { ErrorKind, ErrorCode, ErrorBody } from "./errors.js";
 export type { CallbackJob } from "./call-status.js";
 export type { FunctionSpecInput } from "./function-spec.js";

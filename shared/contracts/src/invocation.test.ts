@@ -29,6 +29,11 @@ describe("invocation envelope", () => {
     expect(decodeInvocation(encodeInvocation(bare))).toEqual(bare);
   });
 
+  test("envelope - a claim check (body reference and size) round-trips", () => {
+    const claimed = { ...inv, bodyRef: "c-1", bodySize: 20 * 1024 * 1024 };
+    expect(decodeInvocation(encodeInvocation(claimed))).toEqual(claimed);
+  });
+
   test("envelope - a header value with CR or LF is refused", () => {
     expect(() => encodeInvocation({ ...inv, headers: { "x-evil": "a\r\nb: c" } })).toThrow(
       EnvelopeError,

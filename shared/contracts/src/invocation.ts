@@ -25,6 +25,10 @@ export const Invocation = z.object({
   /** W3C trace context of the caller or the gateway. */
   traceparent: z.string().optional(),
   tracestate: z.string().optional(),
+  /** Name of the body in the `ferry_bodies` object store when it was too large for the message. */
+  bodyRef: z.string().min(1).optional(),
+  /** Size in bytes of a claim-checked body. */
+  bodySize: z.number().int().nonnegative().optional(),
   /** Request headers forwarded to the function, lower-case names. */
   headers: z.record(z.string(), z.string()),
 });
@@ -53,6 +57,8 @@ export function encodeInvocation(inv: Invocation): Array<[string, string]> {
   if (inv.deadline !== undefined) pairs.push([H.Deadline, String(inv.deadline)]);
   if (inv.traceparent !== undefined) pairs.push([H.Traceparent, inv.traceparent]);
   if (inv.tracestate !== undefined) pairs.push([H.Tracestate, inv.tracestate]);
+  if (inv.bodyRef !== undefined) pairs.push([H.BodyRef, inv.bodyRef]);
+  if (inv.bodySize !== undefined) pairs.push([H.BodySize, String(inv.bodySize)]);
   for (const [name, value] of Object.entries(inv.headers)) {
     pairs.push([H.ForwardPrefix + name, value]);
   }
@@ -82,6 +88,8 @@ export function decodeInvocation(pairs: Iterable<readonly [string, string]>): In
     deadline: toInt(fields[H.Deadline]),
     traceparent: fields[H.Traceparent],
     tracestate: fields[H.Tracestate],
+    bodyRef: fields[H.BodyRef],
+    bodySize: toInt(fields[H.BodySize]),
     headers,
   });
   if (!result.success) {

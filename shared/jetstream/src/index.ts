@@ -8,6 +8,8 @@ export {
 } from "./provision.js";
 export { openFunctionRegistry } from "./registry.js";
 export { toMsgHdrs, fromMsgHdrs } from "./headers.js";
+export { openBodyStore } from "./bodies.js";
 export type { ConnectOptions, NatsConnection } from "./connect.js";
 export type { StreamSettings, ConsumerSettings } from "./provision.js";
 export type { FunctionRegistry, RegistryOptions } from "./registry.js";
+export type { BodyStore, BodyStoreOptions } from "./bodies.js";

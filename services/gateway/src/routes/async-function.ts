@@ -12,8 +12,11 @@ import {
   type FunctionSpec,
   type Invocation,
 } from "@ferry/contracts";
-import { toMsgHdrs, type FunctionRegistry } from "@ferry/jetstream";
+import { toMsgHdrs, type BodyStore, type FunctionRegistry } from "@ferry/jetstream";
+import type { AddressPolicy } from "@ferry/runtime";
 import type { GatewayMetrics } from "../metrics.js";
+import type { StatusStore } from "../status-store.js";
+import { checkCallbackHost } from "./callback-guard.js";
 
 /** What the async route needs. */
 export interface AsyncRouteOptions {
@@ -26,6 +29,13 @@ export interface AsyncRouteOptions {
   publishTimeoutMs: number;
   /** False while NATS is unreachable: calls are refused at once instead of waiting. */
   ready: () => boolean;
+  /** Which hosts callback URLs may point at. */
+  addressPolicy: AddressPolicy;
+  /** Larger bodies go to `bodies` (claim check); without a body store they get 413. */
+  maxInlineBytes: number;
+  bodies?: BodyStore | undefined;
+  /** Records accepted calls as queued; no status records without it. */
+  status?: StatusStore | undefined;
 }
 
 type Params = { name: string; "*"?: string };
@@ -53,8 +63,15 @@ async function accept(
     throw new FerryError("Unavailable", "the queue is unavailable, retry later");
   }
   const inv = toInvocation(req, spec);
-  const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  if (inv.callbackUrl) await checkCallbackHost(opts.addressPolicy, inv.callbackUrl);
   const log = req.log.child({ callId: inv.callId, function: spec.name });
+  const body = await payloadOf(req, inv, opts);
+  // Written while the publish is in flight (not after it: that would add a Redis round trip to
+  // every 202). Safe either way round: the script never overwrites an existing record.
+  const queued = opts.status?.queued(inv).catch((err: unknown) => {
+    log.warn({ err }, "cannot record the call as queued");
+    return false;
+  });
   try {
     const ack = await opts.js.publish(invokeSubject(spec.queue, spec.name), body, {
       msgID: inv.callId,
@@ -62,7 +79,10 @@ async function accept(
       timeout: opts.publishTimeoutMs,
     });
     log.debug({ seq: ack.seq, duplicate: ack.duplicate }, "call queued");
+    await queued;
   } catch (err) {
+    if (inv.bodyRef) void opts.bodies?.delete(inv.bodyRef).catch(() => {});
+    if (await queued) await opts.status?.forget(inv.callId).catch(() => {});
     opts.metrics.invocations.inc({ function_name: spec.name, code: "503" });
     log.warn({ err }, "publish to JetStream failed");
     reply.header("retry-after", "1");
@@ -78,6 +98,29 @@ async function accept(
     .header("x-call-id", inv.callId)
     .header("x-start-time", String(inv.enqueuedAt * 1_000_000))
     .send({ callId: inv.callId, status: "queued" });
+}
+
+/** The message payload: the body, or nothing when the body went to the object store. */
+async function payloadOf(
+  req: FastifyRequest,
+  inv: Invocation,
+  opts: AsyncRouteOptions,
+): Promise<Uint8Array> {
+  const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  if (body.byteLength <= opts.maxInlineBytes) return body;
+  if (!opts.bodies) {
+    throw new FerryError("PayloadTooLarge", "request body is larger than the limit");
+  }
+  try {
+    await opts.bodies.put(inv.callId, body);
+  } catch (err) {
+    throw new FerryError("Unavailable", "the body store is unavailable, retry later", {
+      cause: err,
+    });
+  }
+  inv.bodyRef = inv.callId;
+  inv.bodySize = body.byteLength;
+  return new Uint8Array(0);
 }
 
 function lookup(registry: FunctionRegistry, name: string): FunctionSpec {

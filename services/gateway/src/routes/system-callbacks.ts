@@ -1,0 +1,64 @@
+import type { FastifyInstance } from "fastify";
+import type { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import {
+  CALL_ID_PATTERN,
+  CallbackState,
+  FerryError,
+  callKey,
+  type CallbackJob,
+} from "@ferry/contracts";
+
+type Params = { callId: string };
+
+/**
+ * Failed callback deliveries: `GET /system/callbacks/failed` lists them, `GET
+ * /system/callbacks/:callId` shows one, `POST /system/callbacks/:callId/retry` starts a new
+ * round of attempts.
+ */
+export function systemCallbackRoutes(
+  app: FastifyInstance,
+  opts: { queue: Queue<CallbackJob>; redis: Redis },
+): void {
+  app.get<{ Querystring: { limit?: string } }>("/system/callbacks/failed", async (req) => {
+    const limit = Math.min(Math.max(Number(req.query.limit ?? 100) || 100, 1), 1000);
+    const jobs = await opts.queue.getFailed(0, limit - 1);
+    return { callbacks: jobs.map(describe) };
+  });
+  app.get<{ Params: Params }>("/system/callbacks/:callId", async (req) => {
+    const job = await findJob(opts.queue, req.params.callId);
+    return { ...describe(job), state: await job.getState() };
+  });
+  app.post<{ Params: Params }>("/system/callbacks/:callId/retry", async (req, reply) => {
+    const job = await findJob(opts.queue, req.params.callId);
+    if ((await job.getState()) !== "failed") {
+      throw new FerryError("BadRequest", `callback of call ${req.params.callId} has not failed`);
+    }
+    await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
+    await opts.redis.hset(callKey(job.data.callId), { callbackState: CallbackState.Pending });
+    req.log.info({ callId: job.data.callId, function: job.data.function }, "callback retried");
+    return reply.code(202).send({ callId: job.data.callId, state: CallbackState.Pending });
+  });
+}
+
+type CallbackJobView = Awaited<ReturnType<Queue<CallbackJob>["getJob"]>>;
+
+async function findJob(
+  queue: Queue<CallbackJob>,
+  callId: string,
+): Promise<NonNullable<CallbackJobView>> {
+  const job = CALL_ID_PATTERN.test(callId) ? await queue.getJob(callId) : undefined;
+  if (!job) throw new FerryError("CallNotFound", `no callback for call ${callId}`);
+  return job;
+}
+
+function describe(job: NonNullable<CallbackJobView>): Record<string, unknown> {
+  return {
+    callId: job.data.callId,
+    function: job.data.function,
+    url: job.data.url,
+    attempts: job.attemptsMade,
+    lastError: job.failedReason || null,
+    failedAt: job.finishedOn ? new Date(job.finishedOn).toISOString() : null,
+  };
+}
