@@ -3,6 +3,7 @@ import type { Queue } from "bullmq";
 import {
   CallStatus,
   CallbackState,
+  FINAL_STATUSES,
   callKey,
   resultKey,
   type CallbackJob,
@@ -11,7 +12,11 @@ import {
 
 /** The final outcome of one call, as the worker saw it. */
 export interface FinalOutcome {
-  status: typeof CallStatus.Succeeded | typeof CallStatus.Failed;
+  status:
+    | typeof CallStatus.Succeeded
+    | typeof CallStatus.Failed
+    | typeof CallStatus.DeadLettered
+    | typeof CallStatus.Cancelled;
   statusCode: number;
   contentType: string | undefined;
   body: Buffer;
@@ -20,6 +25,12 @@ export interface FinalOutcome {
   finishedAt: number;
   durationMs: number;
   error?: string;
+  /** Why a call was dead-lettered or cancelled: `attempts`, `not-retryable`, `expired`, … */
+  reason?: string;
+  /** Sequence of the call's dead letter in FERRY_DLQ. */
+  dlqSeq?: number;
+  /** The most attempts the call could have had. */
+  maxAttempts?: number;
 }
 
 /** Options of {@link OutcomeRecorder}. */
@@ -80,11 +91,24 @@ export class OutcomeRecorder {
         resultBytes: out.body.length,
         resultStored: stored ? 1 : 0,
         error: out.error ?? "",
+        reason: out.reason ?? "",
+        redrives: inv.redrives ?? 0,
+        ...(out.dlqSeq !== undefined ? { dlqSeq: out.dlqSeq } : {}),
       })
       .expire(key, this.opts.ttlSeconds);
     if (stored) tx.set(resultKey(inv.callId), out.body, "EX", this.opts.ttlSeconds);
     await tx.exec();
     if (inv.callbackUrl) await this.enqueueCallback(inv, out);
+  }
+
+  /**
+   * True when this run of the call (same redrive generation) already has a final status: its
+   * message came back only because an ack was lost, and it must not run again.
+   */
+  async settled(inv: Invocation): Promise<boolean> {
+    const [status, redrives] = await this.redis.hmget(callKey(inv.callId), "status", "redrives");
+    if (!status || !FINAL_STATUSES.has(status as CallStatus)) return false;
+    return Number(redrives ?? 0) === (inv.redrives ?? 0);
   }
 
   private async enqueueCallback(inv: Invocation, out: FinalOutcome): Promise<void> {
@@ -98,11 +122,13 @@ export class OutcomeRecorder {
       body: out.body.toString("base64"),
       ...(out.contentType ? { contentType: out.contentType } : {}),
       ...(inv.traceparent ? { traceparent: inv.traceparent } : {}),
+      attempt: out.attempts,
+      ...(out.maxAttempts !== undefined ? { maxAttempts: out.maxAttempts } : {}),
     };
     // The job id is the call id: a call that runs twice (worker died after this point but before
-    // its ack) gets one callback, not two.
+    // its ack) gets one callback, not two. A redriven call is a new run and gets its own.
     await this.callbacks.add("deliver", job, {
-      jobId: inv.callId,
+      jobId: inv.redrives ? `${inv.callId}#r${inv.redrives}` : inv.callId,
       attempts: this.opts.callbackAttempts,
       backoff: { type: "exponential", delay: this.opts.callbackBackoffMs, jitter: 0.5 },
       removeOnComplete: { age: this.opts.ttlSeconds, count: 10_000 },

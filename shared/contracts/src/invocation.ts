@@ -25,6 +25,12 @@ export const Invocation = z.object({
   /** W3C trace context of the caller or the gateway. */
   traceparent: z.string().optional(),
   tracestate: z.string().optional(),
+  /** Earliest time (ms since the epoch) the call may run. */
+  notBefore: z.number().int().nonnegative().optional(),
+  /** Attempts already made before this message was published (parked retries). */
+  attemptsBefore: z.number().int().nonnegative().optional(),
+  /** Times the call was redriven from the dead-letter queue. */
+  redrives: z.number().int().nonnegative().optional(),
   /** Request headers forwarded to the function, lower-case names. */
   headers: z.record(z.string(), z.string()),
 });
@@ -52,6 +58,9 @@ export function encodeInvocation(inv: Invocation): Array<[string, string]> {
   if (inv.callbackUrl !== undefined) pairs.push([H.CallbackUrl, inv.callbackUrl]);
   if (inv.deadline !== undefined) pairs.push([H.Deadline, String(inv.deadline)]);
   if (inv.traceparent !== undefined) pairs.push([H.Traceparent, inv.traceparent]);
+  if (inv.notBefore !== undefined) pairs.push([H.NotBefore, String(inv.notBefore)]);
+  if (inv.attemptsBefore) pairs.push([H.AttemptsBefore, String(inv.attemptsBefore)]);
+  if (inv.redrives) pairs.push([H.Redrives, String(inv.redrives)]);
   if (inv.tracestate !== undefined) pairs.push([H.Tracestate, inv.tracestate]);
   for (const [name, value] of Object.entries(inv.headers)) {
     pairs.push([H.ForwardPrefix + name, value]);
@@ -82,6 +91,9 @@ export function decodeInvocation(pairs: Iterable<readonly [string, string]>): In
     deadline: toInt(fields[H.Deadline]),
     traceparent: fields[H.Traceparent],
     tracestate: fields[H.Tracestate],
+    notBefore: toInt(fields[H.NotBefore]),
+    attemptsBefore: toInt(fields[H.AttemptsBefore]),
+    redrives: toInt(fields[H.Redrives]),
     headers,
   });
   if (!result.success) {
