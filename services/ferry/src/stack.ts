@@ -64,6 +64,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_STREAM_SETTINGS.maxMsgBytes - 64 * 1024,
     metricsRegistry,
     extraRegistries: [createRegistry({ defaults: true })],
+    redis,
   });
   const worker =
     opts.worker === false

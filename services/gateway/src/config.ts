@@ -27,6 +27,12 @@ export const GatewayConfig = z.object({
   DEDUPE_WINDOW: Duration.default(120_000),
   /** Longest wait for JetStream's publish ack before answering 503. */
   PUBLISH_TIMEOUT: Duration.default(5_000),
+  /** Redis for idempotency keys and cancels; unset turns both off. */
+  REDIS_URL: z.string().optional(),
+  /** How long an `Idempotency-Key` (and a cancel) is remembered. */
+  IDEMPOTENCY_TTL: Duration.default(86_400_000),
+  /** Longest `X-Delay` / `X-Not-Before` a call may ask for. */
+  MAX_DELAY: Duration.default(86_400_000),
   /** pino log level. */
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });

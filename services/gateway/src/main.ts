@@ -1,4 +1,5 @@
 import { jetstreamManager } from "@nats-io/jetstream";
+import { Redis } from "ioredis";
 import { ConfigError, createLogger, createRegistry, onShutdown } from "@ferry/runtime";
 import { connectNats, openFunctionRegistry, provisionStreams } from "@ferry/jetstream";
 import { loadConfig, type GatewayConfig } from "./config.js";
@@ -25,6 +26,7 @@ await provisionStreams(await jetstreamManager(nc), {
   dlqMaxAgeMs: 14 * 24 * 3_600_000,
 });
 const registry = await openFunctionRegistry(nc, { logger, replicas: cfg.STREAM_REPLICAS });
+const redis = cfg.REDIS_URL ? new Redis(cfg.REDIS_URL, { maxRetriesPerRequest: 2 }) : undefined;
 const gateway = await createGateway({
   nc,
   registry,
@@ -33,6 +35,9 @@ const gateway = await createGateway({
   publishTimeoutMs: cfg.PUBLISH_TIMEOUT,
   extraRegistries: [createRegistry({ defaults: true })],
   drainDelayMs: 2_000,
+  ...(redis ? { redis } : {}),
+  idempotencyTtlSeconds: Math.ceil(cfg.IDEMPOTENCY_TTL / 1000),
+  maxDelayMs: cfg.MAX_DELAY,
 });
 const port = await gateway.listen(cfg.PORT, cfg.HOST);
 logger.info({ port }, "gateway listening");
@@ -42,6 +47,7 @@ onShutdown(
     await gateway.close();
     await registry.close();
     await nc.drain();
+    await redis?.quit();
   },
   { logger },
 );

@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { jetstream } from "@nats-io/jetstream";
 import type { Logger } from "pino";
+import type { Redis } from "ioredis";
 import type { Registry } from "prom-client";
 import { createRegistry, sleep } from "@ferry/runtime";
 import { isConnected, type FunctionRegistry, type NatsConnection } from "@ferry/jetstream";
@@ -21,6 +22,12 @@ export interface GatewayOptions {
   extraRegistries?: Registry[];
   /** Time between failing readiness and closing, so load balancers stop sending. Default 0. */
   drainDelayMs?: number;
+  /** Redis for idempotency keys and cancels; without it both are off. */
+  redis?: Redis;
+  /** How long an `Idempotency-Key` (and a cancel) is remembered. */
+  idempotencyTtlSeconds?: number;
+  /** Longest `X-Delay` / `X-Not-Before`. */
+  maxDelayMs?: number;
 }
 
 /** A gateway: a Fastify server with Ferry's routes. */
@@ -52,6 +59,12 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     ready: () => !closing && isConnected(opts.nc),
     maxBodyBytes: opts.maxBodyBytes,
     publishTimeoutMs: opts.publishTimeoutMs ?? 5_000,
+    nc: opts.nc,
+    ...(opts.redis ? { redis: opts.redis } : {}),
+    ...(opts.idempotencyTtlSeconds !== undefined
+      ? { idempotencyTtlSeconds: opts.idempotencyTtlSeconds }
+      : {}),
+    ...(opts.maxDelayMs !== undefined ? { maxDelayMs: opts.maxDelayMs } : {}),
   });
   return {
     app,

@@ -65,7 +65,8 @@ export class Dispatch {
       };
     } catch (err) {
       const durationMs = performance.now() - started;
-      if (opts.signal?.aborted) return { kind: "cancelled", error: "the call was aborted", durationMs };
+      if (opts.signal?.aborted)
+        return { kind: "cancelled", error: "the call was aborted", durationMs };
       if (err instanceof errors.HeadersTimeoutError || err instanceof errors.BodyTimeoutError) {
         return {
           kind: "timeout",

@@ -1,11 +1,6 @@
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
-import {
-  CallStatus,
-  decodeInvocation,
-  type FunctionSpec,
-  type Invocation,
-} from "@ferry/contracts";
+import { CallStatus, decodeInvocation, type FunctionSpec, type Invocation } from "@ferry/contracts";
 import { fromMsgHdrs, type FunctionRegistry } from "@ferry/jetstream";
 import { sleep } from "@ferry/runtime";
 import type { CancelWatch } from "./cancel.js";
@@ -93,11 +88,10 @@ export async function handleMessage(
   await run(call, deps, signal);
 }
 
-function whyNotRun(
-  call: Call,
-): { reason: string; statusCode: number; error: string } | undefined {
+function whyNotRun(call: Call): { reason: string; statusCode: number; error: string } | undefined {
   const { inv, spec, attempt, policy } = call;
-  if (!spec) return { reason: "no-function", statusCode: 404, error: "the function no longer exists" };
+  if (!spec)
+    return { reason: "no-function", statusCode: 404, error: "the function no longer exists" };
   const now = Date.now();
   const tooOld = spec.maxAge !== undefined && now - inv.enqueuedAt > spec.maxAge;
   if (tooOld || (inv.deadline !== undefined && now > inv.deadline)) {

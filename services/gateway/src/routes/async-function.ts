@@ -14,6 +14,8 @@ import {
 } from "@ferry/contracts";
 import { toMsgHdrs, type FunctionRegistry } from "@ferry/jetstream";
 import type { GatewayMetrics } from "../metrics.js";
+import { notBeforeOf } from "../delay.js";
+import type { IdempotencyStore } from "../idempotency.js";
 
 /** What the async route needs. */
 export interface AsyncRouteOptions {
@@ -24,6 +26,10 @@ export interface AsyncRouteOptions {
   maxBodyBytes: number;
   /** Longest wait for the publish ack. */
   publishTimeoutMs: number;
+  /** Remembers `Idempotency-Key`s; without it the header is ignored. */
+  idempotency?: IdempotencyStore;
+  /** Longest `X-Delay` / `X-Not-Before` accepted. Default one day. */
+  maxDelayMs?: number;
 }
 
 type Params = { name: string; "*"?: string };
@@ -47,8 +53,15 @@ async function accept(
   const started = process.hrtime.bigint();
   const spec = lookup(opts.registry, req.params.name);
   const inv = toInvocation(req, spec);
+  const notBefore = notBeforeOf(req.headers, opts.maxDelayMs ?? 86_400_000);
+  if (notBefore !== undefined) inv.notBefore = notBefore;
   const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
   const log = req.log.child({ callId: inv.callId, function: spec.name });
+  const idemKey = idempotencyKeyOf(req, opts);
+  if (idemKey !== undefined && opts.idempotency) {
+    const first = await opts.idempotency.claim(spec.name, idemKey, inv.callId);
+    if (first !== undefined) return replyDuplicate(reply, first, opts, spec.name);
+  }
   try {
     const ack = await opts.js.publish(invokeSubject(spec.queue, spec.name), body, {
       msgID: inv.callId,
@@ -59,6 +72,7 @@ async function accept(
   } catch (err) {
     opts.metrics.invocations.inc({ function_name: spec.name, code: "503" });
     log.warn({ err }, "publish to JetStream failed");
+    if (idemKey !== undefined) await opts.idempotency?.release(spec.name, idemKey, inv.callId);
     reply.header("retry-after", "1");
     throw new FerryError("Unavailable", "the queue is unavailable, retry later", { cause: err });
   }
@@ -72,6 +86,26 @@ async function accept(
     .header("x-call-id", inv.callId)
     .header("x-start-time", String(inv.enqueuedAt * 1_000_000))
     .send({ callId: inv.callId, status: "queued" });
+}
+
+function idempotencyKeyOf(req: FastifyRequest, opts: AsyncRouteOptions): string | undefined {
+  const raw = req.headers[HttpHeaders.IdempotencyKey];
+  const key = Array.isArray(raw) ? raw[0] : raw;
+  return opts.idempotency && key ? key : undefined;
+}
+
+function replyDuplicate(
+  reply: FastifyReply,
+  callId: string,
+  opts: AsyncRouteOptions,
+  fn: string,
+): FastifyReply {
+  opts.metrics.invocations.inc({ function_name: fn, code: "202" });
+  return reply
+    .code(202)
+    .header("x-call-id", callId)
+    .header(HttpHeaders.Duplicate, "true")
+    .send({ callId, status: "duplicate" });
 }
 
 function lookup(registry: FunctionRegistry, name: string): FunctionSpec {
