@@ -98,7 +98,11 @@ export class OutcomeRecorder {
       .expire(key, this.opts.ttlSeconds);
     if (stored) tx.set(resultKey(inv.callId), out.body, "EX", this.opts.ttlSeconds);
     await tx.exec();
-    if (inv.callbackUrl) await this.enqueueCallback(inv, out);
+    if (inv.callbackUrl) {
+      await this.enqueueCallback(inv, out);
+      // Only now is the call settled: a worker that dies before this line leaves it to run again.
+      await this.redis.hset(key, "callbackQueued", inv.redrives ?? 0);
+    }
   }
 
   /**
@@ -106,9 +110,16 @@ export class OutcomeRecorder {
    * message came back only because an ack was lost, and it must not run again.
    */
   async settled(inv: Invocation): Promise<boolean> {
-    const [status, redrives] = await this.redis.hmget(callKey(inv.callId), "status", "redrives");
+    const [status, redrives, queued] = await this.redis.hmget(
+      callKey(inv.callId),
+      "status",
+      "redrives",
+      "callbackQueued",
+    );
     if (!status || !FINAL_STATUSES.has(status as CallStatus)) return false;
-    return Number(redrives ?? 0) === (inv.redrives ?? 0);
+    const run = inv.redrives ?? 0;
+    if (Number(redrives ?? 0) !== run) return false;
+    return !inv.callbackUrl || (queued !== null && Number(queued) === run);
   }
 
   private async enqueueCallback(inv: Invocation, out: FinalOutcome): Promise<void> {
