@@ -23,27 +23,40 @@ export interface QueueLoop {
 export async function startQueueLoop(queue: string, deps: QueueLoopDeps): Promise<QueueLoop> {
   const log = deps.logger.child({ component: "consumer", queue });
   const consumer = await deps.js.consumers.get(Streams.Invoke, queueConsumerName(queue));
-  const messages: ConsumerMessages = await consumer.consume({ max_messages: deps.maxInflight });
   const slots = new Semaphore(deps.maxInflight);
   const running = new Map<JsMsg, AbortController>();
   let stopping = false;
+  let batch: ConsumerMessages | undefined;
 
-  const loop = (async () => {
-    for await (const msg of messages) {
-      await slots.acquire();
-      if (stopping) {
-        msg.nak();
+  const start = (msg: JsMsg): void => {
+    const abort = new AbortController();
+    running.set(msg, abort);
+    void handleMessage(msg, deps, log, abort.signal)
+      .catch((err: unknown) => log.error({ err }, "call handling failed"))
+      .finally(() => {
+        running.delete(msg);
         slots.release();
-        continue;
+      });
+  };
+  // Pull only as many calls as there are free slots: a call fetched but left waiting in a local
+  // buffer would hold no lease, lapse, and run twice on another worker.
+  const loop = (async () => {
+    while (!stopping) {
+      await slots.whenAvailable();
+      if (stopping) break;
+      try {
+        batch = await consumer.fetch({ max_messages: slots.available, expires: 2_000 });
+        for await (const msg of batch) {
+          await slots.acquire();
+          if (stopping) {
+            msg.nak();
+            slots.release();
+          } else start(msg);
+        }
+      } catch (err) {
+        if (!stopping) log.warn({ err }, "pull failed, retrying");
+        await sleep(250);
       }
-      const abort = new AbortController();
-      running.set(msg, abort);
-      void handleMessage(msg, deps, log, abort.signal)
-        .catch((err: unknown) => log.error({ err }, "call handling failed"))
-        .finally(() => {
-          running.delete(msg);
-          slots.release();
-        });
     }
   })();
   log.info({ maxInflight: deps.maxInflight }, "consuming");
@@ -52,7 +65,7 @@ export async function startQueueLoop(queue: string, deps: QueueLoopDeps): Promis
     queue,
     async stop(deadlineMs) {
       stopping = true;
-      messages.stop();
+      batch?.stop();
       await loop.catch(() => {});
       const until = Date.now() + deadlineMs;
       while (running.size > 0 && Date.now() < until) await sleep(20);
