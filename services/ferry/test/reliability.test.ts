@@ -39,6 +39,7 @@ const specs = (url: string): FunctionSpec[] => [
   flakySpec("expiring", url, { maxAge: 500 }),
   flakySpec("flood", url, { queue: "bulk" }),
   flakySpec("quick", url),
+  flakySpec("draining", url, { queue: "drain" }),
 ];
 
 beforeAll(async () => {
@@ -64,21 +65,25 @@ beforeAll(async () => {
   });
   for (const spec of specs(replica.url)) await stack.registry.put(spec);
   // Two workers, as separate processes, share the queues and the per-function limit.
-  for (let i = 0; i < 2; i++) {
-    const worker = spawnTs("services/queue-worker/src/main.ts", {
-      env: {
-        NATS_URL: nats.url,
-        REDIS_URL: redis.url,
-        ACK_WAIT: "1s",
-        MAX_INFLIGHT: "16",
-        HEALTH_PORT: "0",
-        LOG_LEVEL: "info",
-      },
-    });
-    workers.push(worker);
-    await worker.waitForOutput("queue-worker started");
-  }
+  for (let i = 0; i < 2; i++) await spawnWorker();
 });
+
+async function spawnWorker(env: Record<string, string> = {}): Promise<TsProcess> {
+  const worker = spawnTs("services/queue-worker/src/main.ts", {
+    env: {
+      NATS_URL: nats.url,
+      REDIS_URL: redis.url,
+      ACK_WAIT: "1s",
+      MAX_INFLIGHT: "16",
+      HEALTH_PORT: "0",
+      LOG_LEVEL: "info",
+      ...env,
+    },
+  });
+  workers.push(worker);
+  await worker.waitForOutput("queue-worker started");
+  return worker;
+}
 
 afterAll(async () => {
   await Promise.all(workers.map((w) => w.kill("SIGTERM")));
@@ -306,5 +311,38 @@ describe("queues and limits", () => {
     const runs = (await readRuns(join(dir, "runs.log"))).filter((r) => ids.includes(r.callId));
     expect(runs).toHaveLength(30);
     expect(Math.max(...runs.map((r) => r.inflight))).toBe(3);
+  });
+});
+
+describe("metrics and shutdown", () => {
+  test("metrics - the worker exports retries, outcomes, pending and DLQ size", async () => {
+    const port = /"healthPort":(\d+)/.exec(workers[0]?.output() ?? "")?.[1];
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    for (const name of [
+      "queue_worker_messages_processed_total",
+      "queue_worker_retries_total",
+      "queue_worker_pending_messages",
+      "queue_worker_dlq_messages",
+      "queue_worker_function_invocation_inflight",
+    ]) {
+      expect(text).toContain(name);
+    }
+    expect(text).toMatch(/queue_worker_dlq_messages\{queue="default",function_name="twice"\} \d+/);
+  });
+
+  test("shutdown - SIGTERM lets a short call finish and hands a long one back to the queue", async () => {
+    await Promise.all(workers.splice(0).map((w) => w.kill("SIGTERM")));
+    const draining = await spawnWorker({ QUEUES: "drain", SHUTDOWN_DEADLINE: "1s" });
+    const short = await call("draining", "?sleep=300");
+    const long = await call("draining", "?sleep=4000");
+    await eventually(async () => (await runsOf(long.callId)).length === 1, 10_000);
+    await draining.kill("SIGTERM");
+    expect(draining.child.exitCode).toBe(0);
+    expect(sink.requests.some((r) => r.headers["x-call-id"] === short.callId)).toBe(true);
+    expect(sink.requests.some((r) => r.headers["x-call-id"] === long.callId)).toBe(false);
+    await spawnWorker({ QUEUES: "drain" });
+    const cb = await callback(long.callId);
+    expect(cb.headers["x-function-status"]).toBe("200");
+    expect((await runsOf(long.callId)).map((r) => r.attempt)).toEqual([1, 2]);
   });
 });
