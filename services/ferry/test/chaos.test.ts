@@ -124,7 +124,7 @@ describe("chaos", () => {
       killTimes.push(Date.now());
       await live[i]?.kill("SIGKILL");
       live[i] = spawnWorker();
-      events.push(`worker ${i} killed at ${posted}`);
+      events.push(`worker ${i} killed at ${posted} calls, ${Date.now() - started} ms`);
     };
     const at = async (count: number): Promise<void> => {
       while (posted < count) await sleep(20);
@@ -134,12 +134,12 @@ describe("chaos", () => {
       await killWorker(0);
       await at(600);
       await nats.restart();
-      events.push(`NATS restarted at ${posted}`);
+      events.push(`NATS restarted at ${posted} calls, ${Date.now() - started} ms`);
       await at(1_000);
       await killWorker(1);
       await at(1_300);
       await redis.restart();
-      events.push(`Redis restarted at ${posted}`);
+      events.push(`Redis restarted at ${posted} calls, ${Date.now() - started} ms`);
       await at(1_650);
       await killWorker(0);
     })();
@@ -154,6 +154,7 @@ describe("chaos", () => {
       }),
     );
     await chaos;
+    events.push(`all ${CALLS} accepted at ${Date.now() - started} ms`);
 
     // Bounded wait for every callback; on timeout the counts below say what is missing.
     const delivered = new Map<string, number>();

@@ -2,7 +2,6 @@ import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import { CallStatus, decodeInvocation, type FunctionSpec, type Invocation } from "@ferry/contracts";
 import { fromMsgHdrs, type FunctionRegistry } from "@ferry/jetstream";
-import { sleep } from "@ferry/runtime";
 import type { CancelWatch } from "./cancel.js";
 import type { Dispatch, DispatchResult } from "./dispatch.js";
 import { publishDeadLetter } from "./dlq.js";
@@ -11,6 +10,8 @@ import type { FunctionLimiter, Slot } from "./limiter.js";
 import type { WorkerMetrics } from "./metrics.js";
 import type { FinalOutcome, OutcomeRecorder } from "./outcome.js";
 import type { Parking } from "./park.js";
+import { persistent } from "./persist.js";
+import { fromResponse, outcome, statusOf } from "./results.js";
 import {
   isRetryable,
   parseRetryAfter,
@@ -245,64 +246,7 @@ function handBack(call: Call, deps: CallDeps, reason: string): void {
   call.msg.nak();
 }
 
-/** Retries `work` with backoff while it throws (Redis or NATS away), holding the call's lease. */
+/** Retries a store step while Redis or NATS is away, holding the call's lease. */
 function persist<T>(call: Call, deps: CallDeps, work: () => Promise<T>): Promise<T> {
-  return withLease(call.msg, deps.ackWaitMs, async () => {
-    for (let wait = 100; ; wait = Math.min(wait * 2, 2_000)) {
-      try {
-        return await work();
-      } catch (err) {
-        call.log.warn({ err, retryInMs: wait }, "cannot store yet, retrying");
-        await sleep(wait);
-      }
-    }
-  });
-}
-
-function statusOf(result: DispatchResult): number {
-  if (result.kind === "response") return result.statusCode;
-  return result.kind === "timeout" ? 504 : 502;
-}
-
-function fromResponse(
-  call: Call,
-  result: Extract<DispatchResult, { kind: "response" }>,
-  startedAt: number,
-  status: FinalOutcome["status"],
-): FinalOutcome {
-  return {
-    status,
-    statusCode: result.statusCode,
-    contentType: result.contentType,
-    body: result.body,
-    attempts: call.attempt,
-    maxAttempts: call.policy.attempts,
-    startedAt,
-    finishedAt: Date.now(),
-    durationMs: result.durationMs,
-  };
-}
-
-function outcome(
-  call: Call,
-  status: FinalOutcome["status"],
-  statusCode: number,
-  error: string,
-  reason: string,
-): FinalOutcome {
-  const now = Date.now();
-  const code = status === CallStatus.Cancelled ? "FERRY_ERR_CANCELLED" : "FERRY_ERR_CALL_FAILED";
-  return {
-    status,
-    statusCode,
-    contentType: "application/json",
-    body: Buffer.from(JSON.stringify({ error: { code, message: error } })),
-    attempts: call.attempt,
-    maxAttempts: call.policy.attempts,
-    startedAt: now,
-    finishedAt: now,
-    durationMs: 0,
-    error,
-    reason,
-  };
+  return persistent(call.msg, deps.ackWaitMs, call.log, work);
 }
