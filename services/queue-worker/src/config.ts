@@ -20,7 +20,7 @@ export const WorkerConfig = z.object({
   /** Calls run at once, per queue, by this worker. */
   MAX_INFLIGHT: z.coerce.number().int().min(1).max(10_000).default(100),
   /** Lease of a delivered call: redelivered when neither acked nor extended within this time. */
-  ACK_WAIT: Duration.default(30_000),
+  ACK_WAIT: Duration.default(10_000),
   /** Consumer's hard cap on deliveries; -1 (default) leaves it to the retry policy, which dead-letters. */
   MAX_DELIVER: z.coerce.number().int().min(-1).default(-1),
   /** Calls delivered and not yet acked, across all workers of a queue. */

@@ -9,7 +9,8 @@ export interface DeadLetterInfo {
   statusCode: number;
   error: string;
   attempts: number;
-  firstAttemptAt: number;
+  /** When the last attempt started (ms since the epoch); when it was given up if never run. */
+  lastAttemptAt: number;
   worker: string;
 }
 
@@ -30,7 +31,7 @@ export async function publishDeadLetter(
     [DlqHeaders.StatusCode, String(info.statusCode)],
     [DlqHeaders.Error, oneLine(info.error)],
     [DlqHeaders.Attempts, String(info.attempts)],
-    [DlqHeaders.FirstAttemptAt, String(info.firstAttemptAt)],
+    [DlqHeaders.LastAttemptAt, String(info.lastAttemptAt)],
     [DlqHeaders.DeadAt, String(Date.now())],
     [DlqHeaders.Worker, info.worker],
   ];

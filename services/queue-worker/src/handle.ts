@@ -220,10 +220,17 @@ async function deadLetter(
     : outcome(call, CallStatus.DeadLettered, statusCode, error, reason);
   out.reason = reason;
   out.error = error;
-  const info = { reason, statusCode, error, attempts: attempt, worker: deps.workerId };
-  const firstAttemptAt = inv.enqueuedAt;
+  const lastAttemptAt = response?.startedAt ?? Date.now();
+  const info = {
+    reason,
+    statusCode,
+    error,
+    attempts: attempt,
+    worker: deps.workerId,
+    lastAttemptAt,
+  };
   out.dlqSeq = await persist(call, deps, () =>
-    publishDeadLetter(deps.js, inv, msg.data, { ...info, firstAttemptAt }, msg.seq),
+    publishDeadLetter(deps.js, inv, msg.data, info, msg.seq),
   );
   call.log.warn({ reason, statusCode, dlqSeq: out.dlqSeq }, "call dead-lettered");
   await finish(call, deps, out);

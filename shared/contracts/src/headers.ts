@@ -52,7 +52,7 @@ export const DlqHeaders = {
   StatusCode: "Ferry-Dlq-Status-Code",
   Error: "Ferry-Dlq-Error",
   Attempts: "Ferry-Dlq-Attempts",
-  FirstAttemptAt: "Ferry-Dlq-First-Attempt-At",
+  LastAttemptAt: "Ferry-Dlq-Last-Attempt-At",
   DeadAt: "Ferry-Dlq-Dead-At",
   Worker: "Ferry-Dlq-Worker",
 } as const;

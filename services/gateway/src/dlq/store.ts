@@ -23,7 +23,7 @@ export interface DeadLetter {
   attempts: number;
   redrives: number;
   enqueuedAt: number;
-  firstAttemptAt: number;
+  lastAttemptAt: number;
   deadAt: number;
   worker: string;
   bodyBytes: number;
@@ -147,7 +147,7 @@ function toDeadLetter(msg: StoredMsg): DeadLetter {
     attempts: Number(h(DlqHeaders.Attempts)),
     redrives: inv.redrives ?? 0,
     enqueuedAt: inv.enqueuedAt,
-    firstAttemptAt: Number(h(DlqHeaders.FirstAttemptAt)),
+    lastAttemptAt: Number(h(DlqHeaders.LastAttemptAt)),
     deadAt: Number(h(DlqHeaders.DeadAt)),
     worker: h(DlqHeaders.Worker),
     bodyBytes: msg.data.length,
