@@ -211,6 +211,8 @@ describe("chaos", () => {
       callbacksTwice,
       missingStates,
       neverRan: ids.filter((id) => !byId.has(id)).length,
+      lastCallbackMs: Math.max(...sink.requests.map((r) => r.receivedAt)) - started,
+      workerWarnings: warningsOf(workers),
       durationMs: Date.now() - started,
       events,
     };
@@ -226,3 +228,15 @@ describe("chaos", () => {
     expect(killTimes).toHaveLength(3);
   }, 180_000);
 });
+
+/** Counts of the workers' warning and error messages, to explain a slow or failed run. */
+function warningsOf(all: TsProcess[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const w of all) {
+    for (const line of w.output().split("\n")) {
+      const msg = /"msg":"([^"]*)"/.exec(line)?.[1];
+      if (msg) counts[msg] = (counts[msg] ?? 0) + 1;
+    }
+  }
+  return counts;
+}
