@@ -107,6 +107,12 @@ function headersFor(job: CallbackJob, attempt: number): Record<string, string> {
     [HttpHeaders.Attempt]: String(attempt),
   };
   if (job.traceparent) headers.traceparent = job.traceparent;
+  // The call's attempt, when the worker recorded it; the delivery attempt gets its own header.
+  if (job.attempt !== undefined) {
+    headers[HttpHeaders.Attempt] = String(job.attempt);
+    headers["x-ferry-callback-attempt"] = String(attempt);
+  }
+  if (job.maxAttempts !== undefined) headers[HttpHeaders.MaxAttempts] = String(job.maxAttempts);
   return headers;
 }
 

@@ -72,3 +72,40 @@ export async function publishTestEvent(
     headers: toMsgHdrs(pairs),
   });
 }
+
+/** One run seen by the flaky fixture. */
+export interface Run {
+  callId: string;
+  attempt: number;
+  maxAttempts: string;
+  at: number;
+  /** Runs of the function in flight when this one started, itself included. */
+  inflight: number;
+}
+
+/** Spec of the flaky fixture, served at `url`, logging runs to `runLog`. */
+export function flakySpec(
+  name: string,
+  url: string,
+  overrides: Partial<FunctionSpec> = {},
+): FunctionSpec {
+  return { name, queue: "default", url, env: {}, timeout: 30_000, ...overrides };
+}
+
+/** Every run from a flaky fixture's run log, in order. */
+export async function readRuns(runLog: string): Promise<Run[]> {
+  const text = await readFile(runLog, "utf8").catch(() => "");
+  return text
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => {
+      const [callId = "", attempt, maxAttempts = "", at, inflight] = line.split(" ");
+      return {
+        callId,
+        attempt: Number(attempt),
+        maxAttempts,
+        at: Number(at),
+        inflight: Number(inflight),
+      };
+    });
+}

@@ -100,9 +100,13 @@ describe("status API", () => {
     expect(last.durationMs).toBeGreaterThanOrEqual(500);
   });
 
-  test("status - a function answering 500 ends failed, and its result says so", async () => {
+  test("status - a function answering 500 ends dead-lettered after its retries, and its result says so", async () => {
     const callId = callIdOf(await post("/async-function/rec?status=500", { body: "boom" }));
-    const { last } = await watchStatus(stack.gatewayUrl, callId, (s) => s.status === "failed");
+    const { last } = await watchStatus(
+      stack.gatewayUrl,
+      callId,
+      (s) => s.status === "dead-lettered",
+    );
     expect(last.statusCode).toBe(500);
     const result = await fetch(`${stack.gatewayUrl}/async-function/result/${callId}`);
     expect(result.status).toBe(200);
@@ -268,7 +272,7 @@ describe("destinations", () => {
 
   test("onFailure - a failed call's result is published as a CloudEvent on its topic", async () => {
     const callId = callIdOf(await post("/async-function/chain-a?status=500", { body: "y" }));
-    await watchStatus(stack.gatewayUrl, callId, (s) => s.status === "failed");
+    await watchStatus(stack.gatewayUrl, callId, (s) => s.status === "dead-lettered");
     const jsm = await jetstreamManager(stack.nc);
     let msg: Awaited<ReturnType<typeof jsm.streams.getMessage>> = null;
     await eventually(async () => {

@@ -14,6 +14,11 @@ import { createGatewayMetrics } from "./metrics.js";
 import { asyncFunctionRoutes } from "./routes/async-function.js";
 import { healthRoutes } from "./routes/health.js";
 import { systemEventsRoutes } from "./routes/system-events.js";
+import type { NatsConnection } from "@ferry/jetstream";
+import { DlqStore } from "./dlq/store.js";
+import { IdempotencyStore } from "./idempotency.js";
+import { asyncCancelRoutes } from "./routes/async-cancel.js";
+import { systemDlqRoutes } from "./routes/system-dlq.js";
 
 /** Everything the gateway's routes need. */
 export interface GatewayAppOptions {
@@ -38,6 +43,12 @@ export interface GatewayAppOptions {
   statusTtlSeconds?: number;
   /** The callback queue: enables the `/system/callbacks` routes. */
   callbackQueue?: Queue<CallbackJob>;
+  /** The NATS connection, to announce cancels to the workers. */
+  nc?: NatsConnection;
+  /** How long an `Idempotency-Key` (and a cancel) is remembered. Default one day. */
+  idempotencyTtlSeconds?: number;
+  /** Longest `X-Delay` / `X-Not-Before`. Default one day. */
+  maxDelayMs?: number;
 }
 
 /** The gateway as a Fastify plugin: raw bodies, JSON errors, async invocation and health routes. */
@@ -63,6 +74,21 @@ export async function gatewayApp(app: FastifyInstance, opts: GatewayAppOptions):
     maxInlineBytes: opts.maxInlineBytes,
     bodies: opts.bodies,
     status,
+    ...(opts.redis
+      ? { idempotency: new IdempotencyStore(opts.redis, opts.idempotencyTtlSeconds ?? 86_400) }
+      : {}),
+    ...(opts.maxDelayMs !== undefined ? { maxDelayMs: opts.maxDelayMs } : {}),
+  });
+  if (opts.redis && opts.nc) {
+    asyncCancelRoutes(app, {
+      redis: opts.redis,
+      nc: opts.nc,
+      ttlSeconds: opts.idempotencyTtlSeconds ?? 86_400,
+    });
+  }
+  systemDlqRoutes(app, {
+    dlq: new DlqStore(await opts.js.jetstreamManager(), opts.js),
+    ...(opts.redis ? { redis: opts.redis } : {}),
   });
   systemEventsRoutes(app, opts);
   healthRoutes(app, {

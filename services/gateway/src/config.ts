@@ -38,6 +38,10 @@ export const GatewayConfig = z.object({
     .string()
     .transform((s) => s.split(/[\s,]+/).filter(Boolean))
     .default([]),
+  /** How long an `Idempotency-Key` (and a cancel) is remembered. */
+  IDEMPOTENCY_TTL: Duration.default(86_400_000),
+  /** Longest `X-Delay` / `X-Not-Before` a call may ask for. */
+  MAX_DELAY: Duration.default(86_400_000),
   /** pino log level. */
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });

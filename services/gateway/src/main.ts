@@ -41,6 +41,8 @@ const gateway = await createGateway({
   callbackAllowlist: cfg.CALLBACK_ALLOWLIST,
   maxInlineBytes: cfg.STREAM_MAX_MSG_BYTES - 64 * 1024,
   replicas: cfg.STREAM_REPLICAS,
+  idempotencyTtlSeconds: Math.ceil(cfg.IDEMPOTENCY_TTL / 1000),
+  maxDelayMs: cfg.MAX_DELAY,
 });
 const port = await gateway.listen(cfg.PORT, cfg.HOST);
 logger.info({ port }, "gateway listening");

@@ -45,6 +45,10 @@ export interface GatewayOptions {
   maxInlineBytes?: number;
   /** Replicas of the claim-check bucket. Default 1. */
   replicas?: number;
+  /** How long an `Idempotency-Key` (and a cancel) is remembered. */
+  idempotencyTtlSeconds?: number;
+  /** Longest `X-Delay` / `X-Not-Before`. */
+  maxDelayMs?: number;
 }
 
 /** A gateway: a Fastify server with Ferry's routes. */
@@ -90,6 +94,11 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     ...(opts.redis ? { redis: opts.redis } : {}),
     ...(opts.statusTtlSeconds ? { statusTtlSeconds: opts.statusTtlSeconds } : {}),
     ...(callbackQueue ? { callbackQueue } : {}),
+    nc: opts.nc,
+    ...(opts.idempotencyTtlSeconds !== undefined
+      ? { idempotencyTtlSeconds: opts.idempotencyTtlSeconds }
+      : {}),
+    ...(opts.maxDelayMs !== undefined ? { maxDelayMs: opts.maxDelayMs } : {}),
   });
   return {
     app,

@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import type { JsMsg } from "@nats-io/jetstream";
-import { InvocationHeaders, type Invocation } from "@ferry/contracts";
+import { CallStatus, InvocationHeaders, type Invocation } from "@ferry/contracts";
 import type { BodyStore } from "@ferry/jetstream";
 import type { Logger } from "pino";
 
@@ -22,13 +22,16 @@ export async function bodyOf(msg: JsMsg, store: BodyStore | undefined): Promise<
   return Readable.fromWeb(body.data as WebReadableStream<Uint8Array>);
 }
 
-/** After-final hook: deletes a claim-checked body once its call is final. */
+/**
+ * After-final hook: deletes a claim-checked body once its call is final. A dead-lettered call
+ * keeps its body, since a redrive runs it again; the bucket's max age sweeps it in the end.
+ */
 export function deleteBodyWhenFinal(
   store: BodyStore,
   logger: Logger,
-): (inv: Invocation) => Promise<void> {
-  return async (inv) => {
-    if (!inv.bodyRef) return;
+): (inv: Invocation, out: { status: string }) => Promise<void> {
+  return async (inv, out) => {
+    if (!inv.bodyRef || out.status === CallStatus.DeadLettered) return;
     await store.delete(inv.bodyRef).catch((err: unknown) => {
       // The bucket's max age sweeps what is left behind.
       logger.warn({ err, callId: inv.callId, function: inv.function }, "cannot delete call body");

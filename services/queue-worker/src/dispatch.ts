@@ -11,10 +11,13 @@ export type DispatchResult =
       body: Buffer;
       /** True when the watchdog, not the function, produced the response. */
       internal: boolean;
+      /** The function's `Retry-After` header, if any. */
+      retryAfter?: string;
       durationMs: number;
     }
   | { kind: "unreachable"; error: string; durationMs: number }
-  | { kind: "timeout"; error: string; durationMs: number };
+  | { kind: "timeout"; error: string; durationMs: number }
+  | { kind: "cancelled"; error: string; durationMs: number };
 
 /** Sends invocations to function endpoints over keep-alive connections. */
 export class Dispatch {
@@ -33,7 +36,7 @@ export class Dispatch {
     endpoint: string,
     inv: Invocation,
     body: CallBody,
-    opts: { timeoutMs: number; attempt: number; signal?: AbortSignal },
+    opts: { timeoutMs: number; attempt: number; maxAttempts?: number; signal?: AbortSignal },
   ): Promise<DispatchResult> {
     const started = performance.now();
     const base = new URL(endpoint);
@@ -43,7 +46,7 @@ export class Dispatch {
         origin: base.origin,
         path,
         method: inv.method as Dispatcher.HttpMethod,
-        headers: requestHeaders(inv, opts.attempt),
+        headers: requestHeaders(inv, opts.attempt, opts.maxAttempts),
         body,
         headersTimeout: opts.timeoutMs,
         bodyTimeout: opts.timeoutMs,
@@ -51,16 +54,20 @@ export class Dispatch {
       });
       const payload = Buffer.from(await res.body.arrayBuffer());
       const contentType = res.headers["content-type"];
+      const retryAfter = res.headers[HttpHeaders.RetryAfter];
       return {
         kind: "response",
         statusCode: res.statusCode,
         contentType: Array.isArray(contentType) ? contentType[0] : contentType,
         body: payload,
         internal: res.headers[HttpHeaders.Internal] !== undefined,
+        ...(typeof retryAfter === "string" ? { retryAfter } : {}),
         durationMs: performance.now() - started,
       };
     } catch (err) {
       const durationMs = performance.now() - started;
+      if (opts.signal?.aborted)
+        return { kind: "cancelled", error: "the call was aborted", durationMs };
       if (err instanceof errors.HeadersTimeoutError || err instanceof errors.BodyTimeoutError) {
         return {
           kind: "timeout",
@@ -77,10 +84,15 @@ export class Dispatch {
   }
 }
 
-function requestHeaders(inv: Invocation, attempt: number): Record<string, string> {
+function requestHeaders(
+  inv: Invocation,
+  attempt: number,
+  maxAttempts: number | undefined,
+): Record<string, string> {
   const headers: Record<string, string> = { ...inv.headers };
   headers[HttpHeaders.CallId] = inv.callId;
   headers[HttpHeaders.Attempt] = String(attempt);
+  if (maxAttempts !== undefined) headers[HttpHeaders.MaxAttempts] = String(maxAttempts);
   if (inv.callbackUrl) headers[HttpHeaders.CallbackUrl] = inv.callbackUrl;
   if (inv.traceparent) headers.traceparent = inv.traceparent;
   if (inv.tracestate) headers.tracestate = inv.tracestate;

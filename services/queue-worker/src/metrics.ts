@@ -8,11 +8,27 @@ export interface WorkerMetrics {
   duration: Histogram<"function_name">;
   queueWait: Histogram<"queue_name">;
   redeliveries: Counter<"function_name" | "reason">;
+  retries: Counter<"function_name">;
+  pending: Gauge<"queue" | "function_name">;
+  dlqSize: Gauge<"queue" | "function_name">;
 }
 
+/** Counts of stored messages by subject, for the pending and DLQ gauges. */
+export type SubjectCounts = (stream: string) => Promise<Record<string, number>>;
+
 /** Registers the worker's metrics in `registry`. */
-export function createWorkerMetrics(registry: Registry): WorkerMetrics {
+export function createWorkerMetrics(registry: Registry, counts?: SubjectCounts): WorkerMetrics {
   const registers = [registry];
+  const bySubject = (stream: string) =>
+    async function (this: Gauge<"queue" | "function_name">): Promise<void> {
+      if (!counts) return;
+      this.reset();
+      const found = await counts(stream).catch(() => ({}));
+      for (const [subject, n] of Object.entries(found)) {
+        const [, , queue = "", fn = ""] = subject.split(".");
+        this.set({ queue, function_name: fn }, n);
+      }
+    };
   return {
     processed: new Counter({
       name: "queue_worker_messages_processed_total",
@@ -45,6 +61,26 @@ export function createWorkerMetrics(registry: Registry): WorkerMetrics {
       help: "Calls handed back to the queue to run again, by reason",
       labelNames: ["function_name", "reason"],
       registers,
+    }),
+    retries: new Counter({
+      name: "queue_worker_retries_total",
+      help: "Failed attempts that will be tried again",
+      labelNames: ["function_name"],
+      registers,
+    }),
+    pending: new Gauge({
+      name: "queue_worker_pending_messages",
+      help: "Calls stored in FERRY_INVOKE (waiting or running), by queue and function",
+      labelNames: ["queue", "function_name"],
+      registers,
+      collect: bySubject("FERRY_INVOKE"),
+    }),
+    dlqSize: new Gauge({
+      name: "queue_worker_dlq_messages",
+      help: "Dead letters stored in FERRY_DLQ, by queue and function",
+      labelNames: ["queue", "function_name"],
+      registers,
+      collect: bySubject("FERRY_DLQ"),
     }),
   };
 }

@@ -4,6 +4,7 @@ import {
   CALLBACK_BACKOFF_TYPE,
   CallStatus,
   CallbackState,
+  FINAL_STATUSES,
   callKey,
   resultKey,
   type CallbackJob,
@@ -12,7 +13,11 @@ import {
 
 /** The final outcome of one call, as the worker saw it. */
 export interface FinalOutcome {
-  status: typeof CallStatus.Succeeded | typeof CallStatus.Failed;
+  status:
+    | typeof CallStatus.Succeeded
+    | typeof CallStatus.Failed
+    | typeof CallStatus.DeadLettered
+    | typeof CallStatus.Cancelled;
   statusCode: number;
   contentType: string | undefined;
   body: Buffer;
@@ -21,6 +26,12 @@ export interface FinalOutcome {
   finishedAt: number;
   durationMs: number;
   error?: string;
+  /** Why a call was dead-lettered or cancelled: `attempts`, `not-retryable`, `expired`, … */
+  reason?: string;
+  /** Sequence of the call's dead letter in FERRY_DLQ. */
+  dlqSeq?: number;
+  /** The most attempts the call could have had. */
+  maxAttempts?: number;
 }
 
 /** Options of {@link OutcomeRecorder}. */
@@ -83,12 +94,33 @@ export class OutcomeRecorder {
         resultBytes: out.body.length,
         resultStored: stored ? 1 : 0,
         error: out.error ?? "",
+        reason: out.reason ?? "",
+        redrives: inv.redrives ?? 0,
+        ...(out.dlqSeq !== undefined ? { dlqSeq: out.dlqSeq } : {}),
       })
       .expire(key, this.opts.ttlSeconds);
     if (stored) tx.set(resultKey(inv.callId), out.body, "EX", this.opts.ttlSeconds);
     await tx.exec();
     if (inv.callbackUrl) await this.enqueueCallback(inv, out);
     for (const hook of this.opts.afterFinal ?? []) await hook(inv, out);
+    // Only now is the call settled: a worker that dies before this line leaves it to run again.
+    if (inv.callbackUrl) await this.redis.hset(key, "callbackQueued", inv.redrives ?? 0);
+  }
+  /**
+   * True when this run of the call (same redrive generation) already has a final status: its
+   * message came back only because an ack was lost, and it must not run again.
+   */
+  async settled(inv: Invocation): Promise<boolean> {
+    const [status, redrives, queued] = await this.redis.hmget(
+      callKey(inv.callId),
+      "status",
+      "redrives",
+      "callbackQueued",
+    );
+    if (!status || !FINAL_STATUSES.has(status as CallStatus)) return false;
+    const run = inv.redrives ?? 0;
+    if (Number(redrives ?? 0) !== run) return false;
+    return !inv.callbackUrl || (queued !== null && Number(queued) === run);
   }
 
   private async enqueueCallback(inv: Invocation, out: FinalOutcome): Promise<void> {
@@ -102,11 +134,13 @@ export class OutcomeRecorder {
       body: out.body.toString("base64"),
       ...(out.contentType ? { contentType: out.contentType } : {}),
       ...(inv.traceparent ? { traceparent: inv.traceparent } : {}),
+      attempt: out.attempts,
+      ...(out.maxAttempts !== undefined ? { maxAttempts: out.maxAttempts } : {}),
     };
     // The job id is the call id: a call that runs twice (worker died after this point but before
-    // its ack) gets one callback, not two.
+    // its ack) gets one callback, not two. A redriven call is a new run and gets its own.
     await this.callbacks.add("deliver", job, {
-      jobId: inv.callId,
+      jobId: inv.redrives ? `${inv.callId}#r${inv.redrives}` : inv.callId,
       attempts: this.opts.callbackAttempts,
       // The callbacks service computes the waits (its own policy, and Retry-After).
       backoff: { type: CALLBACK_BACKOFF_TYPE },

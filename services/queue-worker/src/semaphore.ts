@@ -14,6 +14,18 @@ export class Semaphore {
     return this.#size - this.#free;
   }
 
+  /** Free slots now. */
+  get available(): number {
+    return this.#free;
+  }
+
+  /** Resolves once a slot is free, without taking it. */
+  async whenAvailable(): Promise<void> {
+    if (this.#free > 0) return;
+    await this.acquire();
+    this.release();
+  }
+
   acquire(): Promise<void> {
     if (this.#free > 0) {
       this.#free--;

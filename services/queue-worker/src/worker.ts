@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
@@ -20,18 +20,22 @@ import {
 } from "@ferry/jetstream";
 import { createRegistry } from "@ferry/runtime";
 import { deleteBodyWhenFinal } from "./body.js";
-import { startQueueLoop, type QueueLoop } from "./consumer.js";
+import { CancelWatch } from "./cancel.js";
+import { startQueueLoop, type QueueLoop, type QueueLoopDeps } from "./consumer.js";
 import { destinationsHook } from "./destinations.js";
 import { Dispatch } from "./dispatch.js";
+import { FunctionLimiter } from "./limiter.js";
 import { createWorkerMetrics } from "./metrics.js";
 import { OutcomeRecorder } from "./outcome.js";
+import { Parking } from "./park.js";
+import { DEFAULT_RETRY_CODES, type ResolvedRetryPolicy } from "./retry.js";
 
 /** Options of {@link createQueueWorker}. */
 export interface QueueWorkerOptions {
   nc: NatsConnection;
-  /** Redis for call status and results. */
+  /** Redis for call status, results, cancels and concurrency slots. */
   redis: Redis;
-  /** Redis connection for the BullMQ callback queue (may be the same server). */
+  /** Redis connection for the BullMQ callback and parking queues (may be the same server). */
   bullRedis: Redis;
   registry: FunctionRegistry;
   logger: Logger;
@@ -41,6 +45,12 @@ export interface QueueWorkerOptions {
   maxInflight?: number;
   /** Consumer settings (AckWait, MaxDeliver, MaxAckPending). */
   consumer?: ConsumerSettings;
+  /** Retry policy for what a function's spec leaves out. */
+  retry?: Partial<ResolvedRetryPolicy>;
+  /** Waits longer than this are parked in Redis rather than NAKed with delay. Default 30 s. */
+  parkAfterMs?: number;
+  /** Life of a concurrency slot without renewal. Default 15 s. */
+  slotTtlMs?: number;
   /** Seconds call status and results are kept. Default one day. */
   statusTtlSeconds?: number;
   /** Largest result stored for lookup, bytes. Default 1 MiB. */
@@ -64,26 +74,40 @@ export interface QueueWorker {
   stop(deadlineMs?: number): Promise<void>;
 }
 
+/** Retry defaults when neither the options nor the function say otherwise. */
+export const DEFAULT_RETRY: ResolvedRetryPolicy = {
+  attempts: 5,
+  backoff: "exponential",
+  jitter: "full",
+  minWait: 1_000,
+  maxWait: 300_000,
+  codes: DEFAULT_RETRY_CODES,
+};
+
 /** Starts consuming; with no fixed queue list, new queues are picked up as functions appear. */
 export async function createQueueWorker(opts: QueueWorkerOptions): Promise<QueueWorker> {
   const logger = opts.logger.child({ component: "queue-worker" });
   const consumer = opts.consumer ?? DEFAULT_CONSUMER_SETTINGS;
   const jsm = await jetstreamManager(opts.nc);
-  const callbacks = new Queue(CALLBACK_QUEUE, { connection: opts.bullRedis });
-  const dispatch = new Dispatch();
   const js = jetstream(opts.nc);
+  const callbacks = new Queue(CALLBACK_QUEUE, { connection: opts.bullRedis });
+  const ttlSeconds = opts.statusTtlSeconds ?? 86_400;
+  const workerId = opts.workerId ?? `${hostname()}:${process.pid}`;
+  const parking = new Parking({ bullRedis: opts.bullRedis, js, logger, ttlSeconds });
+  const cancels = new CancelWatch(opts.nc, opts.redis, logger);
+  const dispatch = new Dispatch();
   const bodies = await openBodyStore(opts.nc, { replicas: opts.replicas ?? 1 });
-  const deps = {
+  const deps: QueueLoopDeps = {
     js,
     bodies,
     registry: opts.registry,
     dispatch,
     recorder: new OutcomeRecorder(opts.redis, callbacks, {
-      ttlSeconds: opts.statusTtlSeconds ?? 86_400,
+      ttlSeconds,
       maxStoredResultBytes: opts.maxStoredResultBytes ?? 1024 * 1024,
       callbackAttempts: CALLBACK_JOB_ATTEMPTS,
       callbackBackoffMs: 1_000,
-      workerId: opts.workerId ?? `${hostname()}:${process.pid}`,
+      workerId,
       afterFinal: [
         destinationsHook({
           js,
@@ -95,12 +119,17 @@ export async function createQueueWorker(opts: QueueWorkerOptions): Promise<Queue
         deleteBodyWhenFinal(bodies, logger),
       ],
     }),
-    metrics: createWorkerMetrics(opts.metricsRegistry ?? createRegistry()),
+    metrics: createWorkerMetrics(opts.metricsRegistry ?? createRegistry(), subjectCounts(jsm)),
+    parking,
+    limiter: new FunctionLimiter(opts.redis, opts.slotTtlMs ?? 15_000),
+    cancels,
     logger,
     resolveEndpoint: opts.resolveEndpoint ?? ((spec: FunctionSpec) => spec.url),
+    retryDefaults: { ...DEFAULT_RETRY, ...opts.retry },
+    parkAfterMs: opts.parkAfterMs ?? 30_000,
     maxInflight: opts.maxInflight ?? 100,
     ackWaitMs: consumer.ackWaitMs,
-    maxDeliver: consumer.maxDeliver,
+    workerId,
   };
 
   const loops = new Map<string, Promise<QueueLoop>>();
@@ -131,8 +160,17 @@ export async function createQueueWorker(opts: QueueWorkerOptions): Promise<Queue
       await Promise.all(
         all.map((r) => (r.status === "fulfilled" ? r.value.stop(deadlineMs) : undefined)),
       );
+      cancels.close();
+      await parking.close();
       await callbacks.close();
       await dispatch.close();
     },
+  };
+}
+
+function subjectCounts(jsm: JetStreamManager) {
+  return async (stream: string): Promise<Record<string, number>> => {
+    const info = await jsm.streams.info(stream, { subjects_filter: ">" });
+    return info.state.subjects ?? {};
   };
 }

@@ -36,6 +36,16 @@ export function resultKey(callId: string): string {
   return `ferry:result:${callId}`;
 }
 
+/** Redis key marking a call as cancelled (read by workers before they run it). */
+export function cancelKey(callId: string): string {
+  return `ferry:cancel:${callId}`;
+}
+
+/** Redis key remembering the call id first queued for an `Idempotency-Key` of a function. */
+export function idempotencyKey(fn: string, key: string): string {
+  return `ferry:idem:${fn}:${key}`;
+}
+
 /** The payload of one callback job in the `ferry-callbacks` queue. */
 export interface CallbackJob {
   callId: string;
@@ -51,6 +61,10 @@ export interface CallbackJob {
   /** The response body, base64. */
   body: string;
   traceparent?: string;
+  /** The call's attempt that produced this result, sent as `X-Ferry-Attempt`. */
+  attempt?: number;
+  /** The most attempts the call could have had, sent as `X-Ferry-Max-Attempts`. */
+  maxAttempts?: number;
 }
 
 /**

@@ -11,6 +11,7 @@ export const ErrorCodes = {
   ResultNotReady: { code: "FERRY_ERR_RESULT_NOT_READY", status: 409 },
   ResultNotStored: { code: "FERRY_ERR_RESULT_NOT_STORED", status: 410 },
   MethodNotAllowed: { code: "FERRY_ERR_METHOD_NOT_ALLOWED", status: 405 },
+  Conflict: { code: "FERRY_ERR_CONFLICT", status: 409 },
   PayloadTooLarge: { code: "FERRY_ERR_PAYLOAD_TOO_LARGE", status: 413 },
   UnsupportedMediaType: { code: "FERRY_ERR_UNSUPPORTED_MEDIA_TYPE", status: 415 },
   TooManyRequests: { code: "FERRY_ERR_TOO_MANY_REQUESTS", status: 429 },

@@ -43,6 +43,31 @@ export const WatchdogSpec = z.strictObject({
 });
 export type WatchdogSpec = z.infer<typeof WatchdogSpec>;
 
+/** Backoff shapes of the retry policy. */
+export const RetryBackoff = { Exponential: "exponential", Fixed: "fixed" } as const;
+export type RetryBackoff = (typeof RetryBackoff)[keyof typeof RetryBackoff];
+
+/** Jitter of retry waits: `full` picks in [0, wait], `equal` in [wait/2, wait], `none` none. */
+export const RetryJitter = { Full: "full", Equal: "equal", None: "none" } as const;
+export type RetryJitter = (typeof RetryJitter)[keyof typeof RetryJitter];
+
+/** A function's retry policy; a field left out takes the worker's default (RETRY_* variables). */
+export const RetryPolicy = z.strictObject({
+  /** Runs of a call in all, the first included (1 = never retried). */
+  attempts: z.number().int().min(1).max(100).optional(),
+  /** `exponential` doubles the wait from `minWait` on each attempt; `fixed` waits `minWait`. */
+  backoff: z.enum(["exponential", "fixed"]).optional(),
+  /** How the wait is randomised so that failed calls do not come back in step. */
+  jitter: z.enum(["full", "equal", "none"]).optional(),
+  /** Wait before the first retry. */
+  minWait: durationMs.optional(),
+  /** Longest wait between two attempts (`Retry-After` may ask for more, up to a cap). */
+  maxWait: durationMs.optional(),
+  /** HTTP statuses that are retried; connection errors and watchdog errors always are. */
+  codes: z.array(z.number().int().min(100).max(599)).optional(),
+});
+export type RetryPolicy = z.infer<typeof RetryPolicy>;
+
 /** One function: what to run and how to call it. Shared by the CLI, the gateway and workers. */
 export const FunctionSpec = z
   .strictObject({
@@ -66,6 +91,12 @@ export const FunctionSpec = z
     onSuccess: Destination.optional(),
     /** Where the result of a failed call goes (a function invoked with it, or a topic). */
     onFailure: Destination.optional(),
+    /** Retries of failed calls; defaults from the worker's configuration. */
+    retry: RetryPolicy.optional(),
+    /** Calls older than this when their turn comes are not run but dead-lettered (`expired`). */
+    maxAge: durationMs.optional(),
+    /** Calls of this function running at once across all workers. */
+    concurrency: z.number().int().min(1).max(100_000).optional(),
   })
   .refine((f) => (f.url === undefined) !== (f.watchdog === undefined), {
     message: "set exactly one of `url` and `watchdog`",

@@ -17,6 +17,12 @@ export const InvocationHeaders = {
   BodyRef: "Ferry-Body-Ref",
   /** Size in bytes of a claim-checked body. */
   BodySize: "Ferry-Body-Size",
+  /** Earliest time (ms since the epoch) the call may run (`X-Delay` / `X-Not-Before`). */
+  NotBefore: "Ferry-Not-Before",
+  /** Attempts made before this message was (re)published, e.g. by a parked retry. */
+  AttemptsBefore: "Ferry-Attempts-Before",
+  /** How many times the call was redriven from the dead-letter queue. */
+  Redrives: "Ferry-Redrives",
   /** JetStream's dedupe header; carries the call id. */
   MsgId: "Nats-Msg-Id",
 } as const;
@@ -34,6 +40,25 @@ export const HttpHeaders = {
   Attempt: "x-ferry-attempt",
   MaxAttempts: "x-ferry-max-attempts",
   IdempotencyKey: "idempotency-key",
+  /** Answer header: the request repeated an `Idempotency-Key`; nothing new was queued. */
+  Duplicate: "x-ferry-duplicate",
+  /** Hold the call this long (`30`, `30s`, `5m`: bare numbers are seconds). */
+  Delay: "x-delay",
+  /** Hold the call until this time (HTTP date, ISO 8601 or Unix seconds). */
+  NotBefore: "x-not-before",
+  /** Sent by a function with a 429 or 503: when to try again (seconds or HTTP date). */
+  RetryAfter: "retry-after",
+} as const;
+
+/** NATS headers a dead letter carries beside the invocation's own. */
+export const DlqHeaders = {
+  Reason: "Ferry-Dlq-Reason",
+  StatusCode: "Ferry-Dlq-Status-Code",
+  Error: "Ferry-Dlq-Error",
+  Attempts: "Ferry-Dlq-Attempts",
+  LastAttemptAt: "Ferry-Dlq-Last-Attempt-At",
+  DeadAt: "Ferry-Dlq-Dead-At",
+  Worker: "Ferry-Dlq-Worker",
 } as const;
 
 /**
@@ -55,6 +80,8 @@ export const UNFORWARDED_HEADERS: ReadonlySet<string> = new Set([
   "expect",
   HttpHeaders.CallbackUrl,
   HttpHeaders.CallId,
+  HttpHeaders.Delay,
+  HttpHeaders.NotBefore,
   "traceparent",
   "tracestate",
 ]);

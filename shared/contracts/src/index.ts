@@ -9,14 +9,19 @@ export {
   eventSubject,
   queueConsumerName,
   queueFilterSubject,
+  PARKED_QUEUE,
+  cancelSubject,
 } from "./subjects.js";
 export { NAME_PATTERN, CALL_ID_PATTERN, FunctionName, QueueName, CallId } from "./names.js";
 export { InvocationHeaders, HttpHeaders, UNFORWARDED_HEADERS } from "./headers.js";
+export { DlqHeaders } from "./headers.js";
 export { Invocation, EnvelopeError, encodeInvocation, decodeInvocation } from "./invocation.js";
 export { ErrorCodes, FerryError, errorBody } from "./errors.js";
 export { CallStatus, CallbackState, FINAL_STATUSES, callKey, resultKey } from "./call-status.js";
 export { CALLBACK_BACKOFF_TYPE, CALLBACK_JOB_ATTEMPTS } from "./call-status.js";
+export { cancelKey, idempotencyKey } from "./call-status.js";
 export { WatchdogMode, WatchdogSpec, FunctionSpec, FunctionsFile } from "./function-spec.js";
+export { RetryPolicy, RetryBackoff, RetryJitter } from "./function-spec.js";
 export { parseFunctionsFile } from "./functions-file.js";
 export {
   TOPIC_PATTERN,

@@ -47,4 +47,9 @@ describe("invocation envelope", () => {
     );
     expect(() => decodeInvocation(pairs)).toThrow(/method/);
   });
+
+  test("envelope - delay, parked attempts and redrives survive encode and decode", () => {
+    const held = { ...inv, notBefore: 1_700_000_060_000, attemptsBefore: 3, redrives: 1 };
+    expect(decodeInvocation(encodeInvocation(held))).toEqual(held);
+  });
 });

@@ -29,6 +29,12 @@ export const Invocation = z.object({
   bodyRef: z.string().min(1).optional(),
   /** Size in bytes of a claim-checked body. */
   bodySize: z.number().int().nonnegative().optional(),
+  /** Earliest time (ms since the epoch) the call may run. */
+  notBefore: z.number().int().nonnegative().optional(),
+  /** Attempts already made before this message was published (parked retries). */
+  attemptsBefore: z.number().int().nonnegative().optional(),
+  /** Times the call was redriven from the dead-letter queue. */
+  redrives: z.number().int().nonnegative().optional(),
   /** Request headers forwarded to the function, lower-case names. */
   headers: z.record(z.string(), z.string()),
 });
@@ -56,6 +62,9 @@ export function encodeInvocation(inv: Invocation): Array<[string, string]> {
   if (inv.callbackUrl !== undefined) pairs.push([H.CallbackUrl, inv.callbackUrl]);
   if (inv.deadline !== undefined) pairs.push([H.Deadline, String(inv.deadline)]);
   if (inv.traceparent !== undefined) pairs.push([H.Traceparent, inv.traceparent]);
+  if (inv.notBefore !== undefined) pairs.push([H.NotBefore, String(inv.notBefore)]);
+  if (inv.attemptsBefore) pairs.push([H.AttemptsBefore, String(inv.attemptsBefore)]);
+  if (inv.redrives) pairs.push([H.Redrives, String(inv.redrives)]);
   if (inv.tracestate !== undefined) pairs.push([H.Tracestate, inv.tracestate]);
   if (inv.bodyRef !== undefined) pairs.push([H.BodyRef, inv.bodyRef]);
   if (inv.bodySize !== undefined) pairs.push([H.BodySize, String(inv.bodySize)]);
@@ -90,6 +99,9 @@ export function decodeInvocation(pairs: Iterable<readonly [string, string]>): In
     tracestate: fields[H.Tracestate],
     bodyRef: fields[H.BodyRef],
     bodySize: toInt(fields[H.BodySize]),
+    notBefore: toInt(fields[H.NotBefore]),
+    attemptsBefore: toInt(fields[H.AttemptsBefore]),
+    redrives: toInt(fields[H.Redrives]),
     headers,
   });
   if (!result.success) {

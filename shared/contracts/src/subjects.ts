@@ -49,3 +49,11 @@ export function queueConsumerName(queue: string): string {
 export function queueFilterSubject(queue: string): string {
   return `${Subjects.Invoke}.${queue}.>`;
 }
+
+/** BullMQ queue of calls parked outside JetStream until they are due (long delays and retries). */
+export const PARKED_QUEUE = "ferry-parked";
+
+/** Core NATS subject on which a cancel is announced to the workers: `ferry.cancel.<callId>`. */
+export function cancelSubject(callId: string): string {
+  return `ferry.cancel.${callId}`;
+}

@@ -95,8 +95,8 @@ export interface ConsumerSettings {
 
 /** Defaults: a short lease kept alive with progress acks while the function runs. */
 export const DEFAULT_CONSUMER_SETTINGS: ConsumerSettings = {
-  ackWaitMs: 30_000,
-  maxDeliver: 10,
+  ackWaitMs: 10_000,
+  maxDeliver: -1,
   maxAckPending: 10_000,
 };
 

@@ -17,6 +17,8 @@ import type { AddressPolicy } from "@ferry/runtime";
 import type { GatewayMetrics } from "../metrics.js";
 import type { StatusStore } from "../status-store.js";
 import { checkCallbackHost } from "./callback-guard.js";
+import { notBeforeOf } from "../delay.js";
+import type { IdempotencyStore } from "../idempotency.js";
 
 /** What the async route needs. */
 export interface AsyncRouteOptions {
@@ -36,6 +38,10 @@ export interface AsyncRouteOptions {
   bodies?: BodyStore | undefined;
   /** Records accepted calls as queued; no status records without it. */
   status?: StatusStore | undefined;
+  /** Remembers `Idempotency-Key`s; without it the header is ignored. */
+  idempotency?: IdempotencyStore;
+  /** Longest `X-Delay` / `X-Not-Before` accepted. Default one day. */
+  maxDelayMs?: number;
 }
 
 type Params = { name: string; "*"?: string };
@@ -64,8 +70,18 @@ async function accept(
   }
   const inv = toInvocation(req, spec);
   if (inv.callbackUrl) await checkCallbackHost(opts.addressPolicy, inv.callbackUrl);
+  const notBefore = notBeforeOf(req.headers, opts.maxDelayMs ?? 86_400_000);
+  if (notBefore !== undefined) inv.notBefore = notBefore;
   const log = req.log.child({ callId: inv.callId, function: spec.name });
-  const body = await payloadOf(req, inv, opts);
+  const idemKey = idempotencyKeyOf(req, opts);
+  if (idemKey !== undefined && opts.idempotency) {
+    const first = await opts.idempotency.claim(spec.name, idemKey, inv.callId);
+    if (first !== undefined) return replyDuplicate(reply, first, opts, spec.name);
+  }
+  const body = await payloadOf(req, inv, opts).catch(async (err: unknown) => {
+    if (idemKey !== undefined) await opts.idempotency?.release(spec.name, idemKey, inv.callId);
+    throw err;
+  });
   // Written while the publish is in flight (not after it: that would add a Redis round trip to
   // every 202). Safe either way round: the script never overwrites an existing record.
   const queued = opts.status?.queued(inv).catch((err: unknown) => {
@@ -85,6 +101,7 @@ async function accept(
     if (await queued) await opts.status?.forget(inv.callId).catch(() => {});
     opts.metrics.invocations.inc({ function_name: spec.name, code: "503" });
     log.warn({ err }, "publish to JetStream failed");
+    if (idemKey !== undefined) await opts.idempotency?.release(spec.name, idemKey, inv.callId);
     reply.header("retry-after", "1");
     throw new FerryError("Unavailable", "the queue is unavailable, retry later", { cause: err });
   }
@@ -121,6 +138,26 @@ async function payloadOf(
   inv.bodyRef = inv.callId;
   inv.bodySize = body.byteLength;
   return new Uint8Array(0);
+}
+
+function idempotencyKeyOf(req: FastifyRequest, opts: AsyncRouteOptions): string | undefined {
+  const raw = req.headers[HttpHeaders.IdempotencyKey];
+  const key = Array.isArray(raw) ? raw[0] : raw;
+  return opts.idempotency && key ? key : undefined;
+}
+
+function replyDuplicate(
+  reply: FastifyReply,
+  callId: string,
+  opts: AsyncRouteOptions,
+  fn: string,
+): FastifyReply {
+  opts.metrics.invocations.inc({ function_name: fn, code: "202" });
+  return reply
+    .code(202)
+    .header("x-call-id", callId)
+    .header(HttpHeaders.Duplicate, "true")
+    .send({ callId, status: "duplicate" });
 }
 
 function lookup(registry: FunctionRegistry, name: string): FunctionSpec {

@@ -1,0 +1,107 @@
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { Redis } from "ioredis";
+import { z } from "zod";
+import { CALL_ID_PATTERN, FerryError, NAME_PATTERN, callKey } from "@ferry/contracts";
+import type { DlqStore } from "../dlq/store.js";
+
+/** What the dead-letter routes need. */
+export interface DlqRouteOptions {
+  dlq: DlqStore;
+  /** Call status, for the dead letter's sequence (saves a scan); optional. */
+  redis?: Redis;
+}
+
+const ListQuery = z.object({
+  /** Only this function's dead letters. */
+  function: z.string().regex(NAME_PATTERN).optional(),
+  /** Cursor: the `next` of the previous page. */
+  after: z.coerce.number().int().min(0).optional(),
+  /** Page size. */
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+
+const RedriveBody = z.union([
+  z.strictObject({ callIds: z.array(z.string().regex(CALL_ID_PATTERN)).min(1).max(1000) }),
+  z.strictObject({ function: z.string().regex(NAME_PATTERN) }),
+]);
+
+type ById = FastifyRequest<{ Params: { callId: string } }>;
+
+/** `/system/dlq`: list, show, redrive (one, many, all of a function) and delete dead letters. */
+export function systemDlqRoutes(app: FastifyInstance, opts: DlqRouteOptions): void {
+  const { dlq } = opts;
+  const hint = async (callId: string): Promise<number | undefined> => {
+    const seq = await opts.redis?.hget(callKey(callId), "dlqSeq").catch(() => null);
+    return seq ? Number(seq) : undefined;
+  };
+  const callIdOf = (req: ById): string => {
+    if (!CALL_ID_PATTERN.test(req.params.callId)) {
+      throw new FerryError("BadCallId", "not a call id");
+    }
+    return req.params.callId;
+  };
+  const notFound = (callId: string): FerryError =>
+    new FerryError("CallNotFound", `no dead letter for call "${callId}"`);
+
+  app.get("/system/dlq", async (req) => {
+    const q = parse(ListQuery, req.query);
+    const items = await dlq.list({
+      limit: q.limit,
+      ...(q.function ? { fn: q.function } : {}),
+      ...(q.after !== undefined ? { after: q.after } : {}),
+    });
+    const last = items.at(-1);
+    return { items, next: items.length === q.limit && last ? last.seq : null };
+  });
+  app.get("/system/dlq/:callId", async (req: ById) => {
+    const callId = callIdOf(req);
+    const hit = await dlq.find(callId, await hint(callId));
+    if (!hit) throw notFound(callId);
+    return { ...hit.letter, body: Buffer.from(hit.body).toString("base64") };
+  });
+  app.post("/system/dlq/:callId/redrive", async (req: ById, reply) => {
+    const callId = callIdOf(req);
+    const letter = await dlq.redrive(callId, await hint(callId));
+    if (!letter) throw notFound(callId);
+    return reply.code(202).send({ callId, redrives: letter.redrives, status: "queued" });
+  });
+  app.post("/system/dlq/redrive", async (req, reply) => {
+    const body = parse(RedriveBody, jsonOf(req.body));
+    const redriven: string[] = [];
+    const missing: string[] = [];
+    if ("callIds" in body) {
+      for (const id of body.callIds) {
+        ((await dlq.redrive(id, await hint(id))) ? redriven : missing).push(id);
+      }
+    } else {
+      for (let page = await dlq.list({ fn: body.function, limit: 100 }); page.length > 0;) {
+        for (const letter of page)
+          if (await dlq.redriveSeq(letter.seq)) redriven.push(letter.callId);
+        page = await dlq.list({ fn: body.function, after: page.at(-1)?.seq ?? 0, limit: 100 });
+      }
+    }
+    return reply.code(202).send({ redriven, notFound: missing });
+  });
+  app.delete("/system/dlq/:callId", async (req: ById, reply) => {
+    const callId = callIdOf(req);
+    if (!(await dlq.remove(callId, await hint(callId)))) throw notFound(callId);
+    return reply.code(204).send();
+  });
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  throw new FerryError("BadRequest", `${issue?.path.join(".") || "body"}: ${issue?.message}`);
+}
+
+// The gateway keeps every body raw (functions get them untouched), so JSON is decoded here.
+function jsonOf(body: unknown): unknown {
+  if (!Buffer.isBuffer(body) || body.length === 0) return {};
+  try {
+    return JSON.parse(body.toString("utf8"));
+  } catch {
+    throw new FerryError("BadRequest", "the body is not JSON");
+  }
+}

@@ -1,0 +1,47 @@
+import type { NatsConnection } from "@ferry/jetstream";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import { cancelKey, cancelSubject } from "@ferry/contracts";
+
+/**
+ * Cancels: the gateway sets `ferry:cancel:<id>` in Redis (read before a call runs) and announces
+ * the id on `ferry.cancel.<id>`, which aborts the call if it is running on this worker.
+ */
+export class CancelWatch {
+  readonly #running = new Map<string, AbortController>();
+  readonly #sub;
+
+  constructor(
+    nc: NatsConnection,
+    private readonly redis: Redis,
+    logger: Logger,
+  ) {
+    this.#sub = nc.subscribe(cancelSubject("*"), {
+      callback: (_err, msg) => {
+        const callId = msg.subject.slice(cancelSubject("").length);
+        const abort = this.#running.get(callId);
+        if (abort) {
+          logger.info({ callId }, "aborting a running call: cancelled");
+          abort.abort();
+        }
+      },
+    });
+  }
+
+  /** True when the call was cancelled. */
+  async isCancelled(callId: string): Promise<boolean> {
+    return (await this.redis.exists(cancelKey(callId))) === 1;
+  }
+
+  /** Registers a running call; its controller aborts on a cancel. Returns the unregister function. */
+  track(callId: string, abort: AbortController): () => void {
+    this.#running.set(callId, abort);
+    return () => {
+      if (this.#running.get(callId) === abort) this.#running.delete(callId);
+    };
+  }
+
+  close(): void {
+    this.#sub.unsubscribe();
+  }
+}

@@ -1,0 +1,264 @@
+import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import type { Logger } from "pino";
+import { CallStatus, decodeInvocation, type FunctionSpec, type Invocation } from "@ferry/contracts";
+import { fromMsgHdrs, type BodyStore, type FunctionRegistry } from "@ferry/jetstream";
+import { bodyOf } from "./body.js";
+import type { CancelWatch } from "./cancel.js";
+import type { Dispatch, DispatchResult } from "./dispatch.js";
+import { publishDeadLetter } from "./dlq.js";
+import { withLease } from "./lease.js";
+import type { FunctionLimiter, Slot } from "./limiter.js";
+import type { WorkerMetrics } from "./metrics.js";
+import type { FinalOutcome, OutcomeRecorder } from "./outcome.js";
+import type { Parking } from "./park.js";
+import { persistent } from "./persist.js";
+import { fromResponse, outcome, statusOf } from "./results.js";
+import {
+  isRetryable,
+  parseRetryAfter,
+  resolvePolicy,
+  retryWaitMs,
+  type ResolvedRetryPolicy,
+} from "./retry.js";
+
+/** What handling one call needs. */
+export interface CallDeps {
+  js: JetStreamClient;
+  registry: FunctionRegistry;
+  /** Claim-checked request bodies. */
+  bodies?: BodyStore | undefined;
+  dispatch: Dispatch;
+  recorder: OutcomeRecorder;
+  metrics: WorkerMetrics;
+  parking: Parking;
+  limiter: FunctionLimiter;
+  cancels: CancelWatch;
+  /** Where a function is served now; undefined when no replica is ready. */
+  resolveEndpoint: (spec: FunctionSpec) => string | undefined;
+  /** Retry policy for what a function's spec leaves out. */
+  retryDefaults: ResolvedRetryPolicy;
+  /** Waits longer than this leave the consumer (parked in Redis) instead of a NAK with delay. */
+  parkAfterMs: number;
+  /** The consumer's AckWait; progress acks are sent at half of it. */
+  ackWaitMs: number;
+  workerId: string;
+}
+
+/** One delivered message with what was learned about it so far. */
+interface Call {
+  msg: JsMsg;
+  inv: Invocation;
+  spec: FunctionSpec | undefined;
+  policy: ResolvedRetryPolicy;
+  attempt: number;
+  log: Logger;
+}
+
+/** Runs one delivered message to its end: ack, NAK with delay, park, or dead-letter. */
+export async function handleMessage(
+  msg: JsMsg,
+  deps: CallDeps,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<void> {
+  let inv: Invocation;
+  try {
+    inv = decodeInvocation(fromMsgHdrs(msg.headers));
+  } catch (err) {
+    log.error({ err, seq: msg.seq }, "dropping a message that is not an invocation");
+    msg.term();
+    return;
+  }
+  const spec = deps.registry.get(inv.function);
+  const attempt = (inv.attemptsBefore ?? 0) + msg.info.deliveryCount;
+  const policy = resolvePolicy(spec, deps.retryDefaults);
+  const callLog = log.child({ callId: inv.callId, function: inv.function, attempt });
+  const call: Call = { msg, inv, spec, policy, attempt, log: callLog };
+  if (await persist(call, deps, () => deps.recorder.settled(inv))) {
+    callLog.info("already finished (an ack was lost); acked without running again");
+    return msg.ack();
+  }
+  if (await persist(call, deps, () => deps.cancels.isCancelled(inv.callId))) {
+    return finish(call, deps, outcome(call, CallStatus.Cancelled, 499, "cancelled", "cancelled"));
+  }
+  const refusal = whyNotRun(call);
+  if (refusal) return deadLetter(call, deps, refusal.reason, refusal.statusCode, refusal.error);
+  if (inv.notBefore !== undefined && inv.notBefore > Date.now()) {
+    const id = `${inv.callId}.delay.${inv.redrives ?? 0}`;
+    await persist(call, deps, () => deps.parking.park(inv, msg.data, inv.notBefore ?? 0, id));
+    callLog.info({ notBefore: inv.notBefore }, "call held until its time");
+    return msg.ack();
+  }
+  await run(call, deps, signal);
+}
+
+function whyNotRun(call: Call): { reason: string; statusCode: number; error: string } | undefined {
+  const { inv, spec, attempt, policy } = call;
+  if (!spec)
+    return { reason: "no-function", statusCode: 404, error: "the function no longer exists" };
+  const now = Date.now();
+  const tooOld = spec.maxAge !== undefined && now - inv.enqueuedAt > spec.maxAge;
+  if (tooOld || (inv.deadline !== undefined && now > inv.deadline)) {
+    return { reason: "expired", statusCode: 504, error: "the call expired before it could run" };
+  }
+  // A delivery past the last attempt: the worker of the last attempt died before recording it.
+  if (attempt > policy.attempts) {
+    return { reason: "attempts", statusCode: 502, error: "attempts exhausted (worker lost)" };
+  }
+  return undefined;
+}
+
+async function run(call: Call, deps: CallDeps, signal: AbortSignal): Promise<void> {
+  const { msg, inv, spec, attempt } = call;
+  if (!spec) return;
+  const abort = new AbortController();
+  const onStop = (): void => abort.abort();
+  signal.addEventListener("abort", onStop);
+  const untrack = deps.cancels.track(inv.callId, abort);
+  let slot: Slot | undefined;
+  try {
+    if (spec.concurrency !== undefined) {
+      const holder = `${deps.workerId}:${inv.callId}:${msg.seq}`;
+      slot = await withLease(msg, deps.ackWaitMs, () =>
+        deps.limiter.acquire(spec.name, spec.concurrency ?? 1, holder, abort.signal),
+      );
+      if (!slot) return handBack(call, deps, "stopped while waiting for a concurrency slot");
+    }
+    const startedAt = Date.now();
+    deps.metrics.queueWait.observe({ queue_name: inv.queue }, (startedAt - inv.enqueuedAt) / 1000);
+    await persist(call, deps, () => deps.recorder.running(inv, attempt, startedAt));
+    const result = await dispatchOnce(call, deps, abort.signal, slot);
+    await slot?.release();
+    slot = undefined;
+    if (result.kind === "cancelled" && signal.aborted) {
+      return handBack(call, deps, "worker stopping");
+    }
+    await settle(call, deps, result, startedAt);
+  } finally {
+    await slot?.release();
+    untrack();
+    signal.removeEventListener("abort", onStop);
+  }
+}
+
+async function dispatchOnce(
+  call: Call,
+  deps: CallDeps,
+  signal: AbortSignal,
+  slot: Slot | undefined,
+): Promise<DispatchResult> {
+  const { msg, inv, spec, attempt, policy } = call;
+  const endpoint = spec ? deps.resolveEndpoint(spec) : undefined;
+  if (!spec || !endpoint) {
+    return { kind: "unreachable", error: "no ready replica of the function", durationMs: 0 };
+  }
+  const fn = { function_name: inv.function };
+  const body = await bodyOf(msg, deps.bodies);
+  const result = await withLease(
+    msg,
+    deps.ackWaitMs,
+    () => {
+      deps.metrics.inflight.inc(fn);
+      return deps.dispatch
+        .call(endpoint, inv, body, {
+          timeoutMs: spec.timeout,
+          attempt,
+          maxAttempts: policy.attempts,
+          signal,
+        })
+        .finally(() => deps.metrics.inflight.dec(fn));
+    },
+    () => slot?.refresh(),
+  );
+  deps.metrics.duration.observe(fn, result.durationMs / 1000);
+  return result;
+}
+
+/** Decides what a finished attempt leads to: success, a retry, or the dead-letter queue. */
+async function settle(
+  call: Call,
+  deps: CallDeps,
+  result: DispatchResult,
+  startedAt: number,
+): Promise<void> {
+  const { attempt, policy } = call;
+  if (result.kind === "cancelled") {
+    return finish(call, deps, outcome(call, CallStatus.Cancelled, 499, "cancelled", "cancelled"));
+  }
+  if (result.kind === "response" && result.statusCode >= 200 && result.statusCode < 300) {
+    return finish(call, deps, fromResponse(call, result, startedAt, CallStatus.Succeeded));
+  }
+  const retryable = isRetryable(result, policy);
+  if (retryable && attempt < policy.attempts) return retry(call, deps, result);
+  const statusCode = statusOf(result);
+  const error = result.kind === "response" ? `the function answered ${statusCode}` : result.error;
+  const reason = retryable ? "attempts" : "not-retryable";
+  const body = result.kind === "response" ? result : undefined;
+  return deadLetter(call, deps, reason, statusCode, error, body && { ...body, startedAt });
+}
+
+async function retry(call: Call, deps: CallDeps, result: DispatchResult): Promise<void> {
+  const { msg, inv, attempt, policy, log } = call;
+  const retryAfter = result.kind === "response" ? parseRetryAfter(result.retryAfter) : undefined;
+  const waitMs = retryWaitMs(policy, attempt, inv.callId, retryAfter);
+  deps.metrics.retries.inc({ function_name: inv.function });
+  log.warn({ status: statusOf(result), waitMs }, "attempt failed, will retry");
+  if (waitMs <= deps.parkAfterMs) return msg.nak(waitMs);
+  const next: Invocation = { ...inv, attemptsBefore: attempt };
+  const id = `${inv.callId}.retry.${inv.redrives ?? 0}.${attempt}`;
+  await persist(call, deps, () => deps.parking.park(next, msg.data, Date.now() + waitMs, id));
+  msg.ack();
+}
+
+async function deadLetter(
+  call: Call,
+  deps: CallDeps,
+  reason: string,
+  statusCode: number,
+  error: string,
+  response?: Extract<DispatchResult, { kind: "response" }> & { startedAt: number },
+): Promise<void> {
+  const { msg, inv, attempt } = call;
+  const out = response
+    ? fromResponse(call, response, response.startedAt, CallStatus.DeadLettered)
+    : outcome(call, CallStatus.DeadLettered, statusCode, error, reason);
+  out.reason = reason;
+  out.error = error;
+  const lastAttemptAt = response?.startedAt ?? Date.now();
+  const info = {
+    reason,
+    statusCode,
+    error,
+    attempts: attempt,
+    worker: deps.workerId,
+    lastAttemptAt,
+  };
+  out.dlqSeq = await persist(call, deps, () =>
+    publishDeadLetter(deps.js, inv, msg.data, info, msg.seq),
+  );
+  call.log.warn({ reason, statusCode, dlqSeq: out.dlqSeq }, "call dead-lettered");
+  await finish(call, deps, out);
+}
+
+/** Records the outcome (retrying while Redis is away, holding the lease), then acks. */
+async function finish(call: Call, deps: CallDeps, out: FinalOutcome): Promise<void> {
+  await persist(call, deps, () => deps.recorder.final(call.inv, out));
+  call.msg.ack();
+  deps.metrics.processed.inc({ function_name: call.inv.function, outcome: out.status });
+  // Successes are the bulk of the traffic: logged at debug, so that info costs nothing per call.
+  call.log[out.status === CallStatus.Succeeded ? "debug" : "info"](
+    { status: out.status, statusCode: out.statusCode, durationMs: Math.round(out.durationMs) },
+    "call finished",
+  );
+}
+
+function handBack(call: Call, deps: CallDeps, reason: string): void {
+  call.log.warn({ reason }, "call handed back");
+  deps.metrics.redeliveries.inc({ function_name: call.inv.function, reason: "handed-back" });
+  call.msg.nak();
+}
+
+/** Retries a store step while Redis or NATS is away, holding the call's lease. */
+function persist<T>(call: Call, deps: CallDeps, work: () => Promise<T>): Promise<T> {
+  return persistent(call.msg, deps.ackWaitMs, call.log, work);
+}
