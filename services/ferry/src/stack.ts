@@ -57,6 +57,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
   const bullRedis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
   const metricsRegistry = createRegistry();
+  const gatewayRedis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 2 });
   const gateway = await createGateway({
     nc,
     registry,
@@ -64,7 +65,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_STREAM_SETTINGS.maxMsgBytes - 64 * 1024,
     metricsRegistry,
     extraRegistries: [createRegistry({ defaults: true })],
-    redis,
+    // Its own connection that gives up while Redis is away, so callers get a 503, not a hang.
+    redis: gatewayRedis,
   });
   const worker =
     opts.worker === false
@@ -97,7 +99,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       await callbacks?.stop();
       await registry.close();
       await nc.drain();
-      await Promise.all([redis.quit(), bullRedis.quit()]);
+      await Promise.all([redis.quit(), bullRedis.quit(), gatewayRedis.quit()]);
     },
   };
 }
