@@ -70,7 +70,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const registry = await openFunctionRegistry(nc, { logger, replicas });
   const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
   const bullRedis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
-  // The gateway's own connection: a slow Redis must not hold up a 202 for long.
+  // The gateway's own connection that gives up fast: a slow or absent Redis must not hold up a
+  // 202 for long (the call is durable once JetStream acked it); callers get a 503, not a hang.
   const gatewayRedis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 2_000 });
   const metricsRegistry = createRegistry();
   const gateway = await createGateway({

@@ -194,6 +194,16 @@ describe("dead-letter queue", () => {
     const gone = ids[2] ?? "";
     expect((await api(`/system/dlq/${gone}`, { method: "DELETE" })).status).toBe(204);
     expect((await api(`/system/dlq/${gone}`)).status).toBe(404);
+    type Page = { items: Array<{ callId: string }>; next: number | null };
+    const first = (await (await api("/system/dlq?function=twice&limit=1")).json()) as Page;
+    expect(first.items).toHaveLength(1);
+    expect(first.next).toEqual(expect.any(Number));
+    const rest = (await (
+      await api(`/system/dlq?function=twice&after=${first.next}&limit=50`)
+    ).json()) as Page;
+    const listed = [...first.items, ...rest.items].map((i) => i.callId);
+    expect(listed).toEqual(expect.arrayContaining(ids.slice(0, 2)));
+    expect(new Set(listed).size).toBe(listed.length);
     await sleep(Math.max(failUntil - Date.now(), 0) + 50);
     const res = await api("/system/dlq/redrive", {
       method: "POST",
