@@ -1,10 +1,10 @@
 export { startStack } from "./stack.js";
 export { up } from "./up.js";
 export { loadFunctionsFile, FunctionsFileError } from "./functions.js";
-export { startReplica } from "./replicas.js";
+export { startReplica } from "@ferry/provider";
 export { ensureServer, MissingServerError } from "./servers.js";
 export { program } from "./cli.js";
 export type { Stack, StackOptions } from "./stack.js";
 export type { Up, UpOptions } from "./up.js";
-export type { Replica } from "./replicas.js";
+export type { Replica } from "@ferry/provider";
 export type { LocalServer } from "./servers.js";

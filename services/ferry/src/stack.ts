@@ -4,10 +4,12 @@ import type { Logger } from "pino";
 import type { FunctionSpec } from "@ferry/contracts";
 import {
   connectNats,
+  openEndpointTable,
   openFunctionRegistry,
   provisionStreams,
   DEFAULT_STREAM_SETTINGS,
   type ConsumerSettings,
+  type EndpointTable,
   type FunctionRegistry,
   type NatsConnection,
 } from "@ferry/jetstream";
@@ -15,6 +17,7 @@ import { createRegistry } from "@ferry/runtime";
 import { createGateway, type Gateway } from "@ferry/gateway";
 import { createQueueWorker, type QueueWorker } from "@ferry/queue-worker";
 import { createCallbackWorker, type CallbackWorker } from "@ferry/callbacks";
+import { createProvider, type Provider } from "@ferry/provider";
 
 /** Options of {@link startStack}. */
 export interface StackOptions {
@@ -35,6 +38,8 @@ export interface StackOptions {
   worker?: boolean;
   /** Run the callbacks worker in this process. Default true. */
   callbacks?: boolean;
+  /** Run the local provider in this process (function replicas, autoscaling). Default: no. */
+  provider?: { baseDir: string; scaleDownDelayMs?: number; tickMs?: number };
 }
 
 /** Gateway, queue-worker and callbacks composed in one process: `ferry up` and the tests. */
@@ -45,6 +50,9 @@ export interface Stack {
   registry: FunctionRegistry;
   gateway: Gateway;
   worker: QueueWorker | undefined;
+  /** Ready replicas, as the provider publishes them. */
+  endpoints: EndpointTable;
+  provider: Provider | undefined;
   stop(): Promise<void>;
 }
 
@@ -57,9 +65,15 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
   const bullRedis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
   const metricsRegistry = createRegistry();
+  const provider = opts.provider
+    ? await createProvider({ nc, registry, logger, ...opts.provider })
+    : undefined;
+  const endpoints = await openEndpointTable(nc, { logger, kind: "worker" });
+  const gatewayEndpoints = await openEndpointTable(nc, { logger, kind: "gateway" });
   const gateway = await createGateway({
     nc,
     registry,
+    endpoints: gatewayEndpoints,
     logger,
     maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_STREAM_SETTINGS.maxMsgBytes - 64 * 1024,
     metricsRegistry,
@@ -77,6 +91,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           maxInflight: opts.maxInflight ?? 100,
           ...(opts.consumer ? { consumer: opts.consumer } : {}),
           ...(opts.resolveEndpoint ? { resolveEndpoint: opts.resolveEndpoint } : {}),
+          endpoints,
           metricsRegistry,
         });
   const callbacks: CallbackWorker | undefined =
@@ -90,10 +105,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     registry,
     gateway,
     worker,
+    endpoints,
+    provider,
     async stop() {
       await gateway.close();
       await worker?.stop(10_000);
       await callbacks?.stop();
+      await provider?.close();
+      await Promise.all([endpoints.close(), gatewayEndpoints.close()]);
       await registry.close();
       await nc.drain();
       await Promise.all([redis.quit(), bullRedis.quit()]);

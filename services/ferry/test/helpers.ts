@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { Streams, type FunctionSpec } from "@ferry/contracts";
+import { FunctionSpec, Streams } from "@ferry/contracts";
 import type { NatsConnection } from "@ferry/jetstream";
 
 /** Directory of the test fixtures. */
@@ -10,13 +10,13 @@ export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "fixtures"
 
 /** Spec of the recorder fixture, run behind the watchdog, logging runs to `runLog`. */
 export function recorderSpec(name: string, runLog: string, queue = "default"): FunctionSpec {
-  return {
+  return FunctionSpec.parse({
     name,
     queue,
     watchdog: { fprocess: "node recorder.js", mode: "http" },
     env: { RUN_LOG: runLog },
     timeout: 30_000,
-  };
+  });
 }
 
 /** How many times each call id ran, from a recorder's run log. */

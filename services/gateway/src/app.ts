@@ -1,11 +1,14 @@
 import type { FastifyInstance } from "fastify";
-import type { JetStreamClient } from "@nats-io/jetstream";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { Registry } from "prom-client";
-import type { FunctionRegistry } from "@ferry/jetstream";
+import type { EndpointTable, FunctionRegistry } from "@ferry/jetstream";
 import { installErrorHandlers } from "./errors.js";
 import { createGatewayMetrics } from "./metrics.js";
 import { asyncFunctionRoutes } from "./routes/async-function.js";
 import { healthRoutes } from "./routes/health.js";
+import { functionRoutes } from "./routes/function.js";
+import { systemFunctionsRoutes } from "./routes/system-functions.js";
+import { systemInfoRoutes } from "./routes/system-info.js";
 
 /** Everything the gateway's routes need. */
 export interface GatewayAppOptions {
@@ -19,6 +22,10 @@ export interface GatewayAppOptions {
   ready: () => boolean;
   maxBodyBytes: number;
   publishTimeoutMs: number;
+  /** Ready replicas (sync invoke, function status). */
+  endpoints: EndpointTable;
+  /** For queue depths in `/system/functions` and `/system/queues`. */
+  jsm: JetStreamManager;
 }
 
 /** The gateway as a Fastify plugin: raw bodies, JSON errors, async invocation and health routes. */
@@ -34,6 +41,13 @@ export async function gatewayApp(app: FastifyInstance, opts: GatewayAppOptions):
     metrics,
     maxBodyBytes: opts.maxBodyBytes,
     publishTimeoutMs: opts.publishTimeoutMs,
+  });
+  systemFunctionsRoutes(app, { registry: opts.registry, endpoints: opts.endpoints, jsm: opts.jsm });
+  systemInfoRoutes(app, { registry: opts.registry, jsm: opts.jsm, version: "0.1.0" });
+  await app.register(functionRoutes, {
+    registry: opts.registry,
+    endpoints: opts.endpoints,
+    metrics,
   });
   healthRoutes(app, {
     ready: opts.ready,

@@ -1,9 +1,15 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
-import { jetstream } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { createRegistry, sleep } from "@ferry/runtime";
-import { isConnected, type FunctionRegistry, type NatsConnection } from "@ferry/jetstream";
+import {
+  isConnected,
+  openEndpointTable,
+  type EndpointTable,
+  type FunctionRegistry,
+  type NatsConnection,
+} from "@ferry/jetstream";
 import { gatewayApp } from "./app.js";
 
 /** Options of {@link createGateway}. */
@@ -21,6 +27,8 @@ export interface GatewayOptions {
   extraRegistries?: Registry[];
   /** Time between failing readiness and closing, so load balancers stop sending. Default 0. */
   drainDelayMs?: number;
+  /** Ready replicas the provider publishes; opened (and closed) by the gateway when absent. */
+  endpoints?: EndpointTable;
 }
 
 /** A gateway: a Fastify server with Ferry's routes. */
@@ -44,7 +52,12 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     requestTimeout: 60_000,
     return503OnClosing: true,
   });
+  const endpoints =
+    opts.endpoints ?? (await openEndpointTable(opts.nc, { logger: opts.logger, kind: "gateway" }));
+  if (!opts.endpoints) app.addHook("onClose", async () => endpoints.close());
   await app.register(gatewayApp, {
+    endpoints,
+    jsm: await jetstreamManager(opts.nc),
     js: jetstream(opts.nc),
     registry: opts.registry,
     metricsRegistry: opts.metricsRegistry ?? createRegistry(),

@@ -8,7 +8,7 @@ import {
   type FunctionSpec,
   type Invocation,
 } from "@ferry/contracts";
-import { fromMsgHdrs, type FunctionRegistry } from "@ferry/jetstream";
+import { fromMsgHdrs, type EndpointLease, type FunctionRegistry } from "@ferry/jetstream";
 import { sleep } from "@ferry/runtime";
 import type { Dispatch, DispatchResult } from "./dispatch.js";
 import type { WorkerMetrics } from "./metrics.js";
@@ -23,8 +23,8 @@ export interface QueueLoopDeps {
   recorder: OutcomeRecorder;
   metrics: WorkerMetrics;
   logger: Logger;
-  /** Where a function is served now; undefined when no replica is ready. */
-  resolveEndpoint: (spec: FunctionSpec) => string | undefined;
+  /** A replica for one call (waiting for one to start if needed); undefined when none came. */
+  acquireEndpoint: (spec: FunctionSpec, signal: AbortSignal) => Promise<EndpointLease | undefined>;
   /** Calls run at once from this queue. */
   maxInflight: number;
   /** The consumer's AckWait; progress acks are sent at half of it. */
@@ -108,7 +108,8 @@ async function handle(
     const out = failure(attempt, startedAt, 404, `function "${inv.function}" no longer exists`);
     return finish(msg, inv, out, deps, callLog);
   }
-  const endpoint = deps.resolveEndpoint(spec);
+  // Scale from zero: the lease is held while the provider starts a replica.
+  const endpoint = await withLease(msg, deps.ackWaitMs, () => deps.acquireEndpoint(spec, signal));
   if (!endpoint) return handBack(msg, inv, attempt, deps, callLog, "no ready replica");
 
   deps.metrics.queueWait.observe({ queue_name: inv.queue }, (startedAt - inv.enqueuedAt) / 1000);
@@ -116,8 +117,11 @@ async function handle(
   const result = await withLease(msg, deps.ackWaitMs, () => {
     deps.metrics.inflight.inc({ function_name: inv.function });
     return deps.dispatch
-      .call(endpoint, inv, msg.data, { timeoutMs: spec.timeout, attempt, signal })
-      .finally(() => deps.metrics.inflight.dec({ function_name: inv.function }));
+      .call(endpoint.url, inv, msg.data, { timeoutMs: spec.timeout, attempt, signal })
+      .finally(() => {
+        endpoint.release();
+        deps.metrics.inflight.dec({ function_name: inv.function });
+      });
   });
   deps.metrics.duration.observe({ function_name: inv.function }, result.durationMs / 1000);
   if (result.kind === "unreachable" && attempt < deps.maxDeliver && !signal.aborted) {

@@ -7,8 +7,11 @@ import type { Registry } from "prom-client";
 import { CALLBACK_QUEUE, DEFAULT_QUEUE, type FunctionSpec } from "@ferry/contracts";
 import {
   DEFAULT_CONSUMER_SETTINGS,
+  openEndpointTable,
   provisionQueueConsumer,
   type ConsumerSettings,
+  type EndpointLease,
+  type EndpointTable,
   type FunctionRegistry,
   type NatsConnection,
 } from "@ferry/jetstream";
@@ -37,8 +40,12 @@ export interface QueueWorkerOptions {
   statusTtlSeconds?: number;
   /** Largest result stored for lookup, bytes. Default 1 MiB. */
   maxStoredResultBytes?: number;
-  /** Where a function is served now. Default: the spec's `url`. */
+  /** Where a function is served now, before the provider's replicas. Default: none. */
   resolveEndpoint?: (spec: FunctionSpec) => string | undefined;
+  /** Ready replicas the provider publishes; opened (and closed) by the worker when absent. */
+  endpoints?: EndpointTable;
+  /** Longest wait for a replica of a function scaled to zero. Default 30 s. */
+  scaleFromZeroWaitMs?: number;
   metricsRegistry?: Registry;
   /** Names this worker in call records. Default host name and pid. */
   workerId?: string;
@@ -59,6 +66,8 @@ export async function createQueueWorker(opts: QueueWorkerOptions): Promise<Queue
   const jsm = await jetstreamManager(opts.nc);
   const callbacks = new Queue(CALLBACK_QUEUE, { connection: opts.bullRedis });
   const dispatch = new Dispatch();
+  const endpoints =
+    opts.endpoints ?? (await openEndpointTable(opts.nc, { logger, kind: "worker" }));
   const deps = {
     js: jetstream(opts.nc),
     registry: opts.registry,
@@ -72,7 +81,7 @@ export async function createQueueWorker(opts: QueueWorkerOptions): Promise<Queue
     }),
     metrics: createWorkerMetrics(opts.metricsRegistry ?? createRegistry()),
     logger,
-    resolveEndpoint: opts.resolveEndpoint ?? ((spec: FunctionSpec) => spec.url),
+    acquireEndpoint: endpointSource(opts, endpoints),
     maxInflight: opts.maxInflight ?? 100,
     ackWaitMs: consumer.ackWaitMs,
     maxDeliver: consumer.maxDeliver,
@@ -108,6 +117,23 @@ export async function createQueueWorker(opts: QueueWorkerOptions): Promise<Queue
       );
       await callbacks.close();
       await dispatch.close();
+      if (!opts.endpoints) await endpoints.close();
     },
+  };
+}
+
+/** A fixed endpoint first, then a provider replica (started on demand), then the spec's `url`. */
+function endpointSource(
+  opts: QueueWorkerOptions,
+  endpoints: EndpointTable,
+): (spec: FunctionSpec, signal: AbortSignal) => Promise<EndpointLease | undefined> {
+  const fixed = (url: string | undefined): EndpointLease | undefined =>
+    url ? { url, release: () => {} } : undefined;
+  return async (spec, signal) => {
+    const given = fixed(opts.resolveEndpoint?.(spec));
+    if (given) return given;
+    if (!spec.watchdog) return fixed(spec.url);
+    const waitMs = Math.min(opts.scaleFromZeroWaitMs ?? 30_000, spec.timeout);
+    return endpoints.acquire(spec.name, { waitMs, signal });
   };
 }

@@ -9,6 +9,7 @@ export const ErrorCodes = {
   FunctionNotFound: { code: "FERRY_ERR_FUNCTION_NOT_FOUND", status: 404 },
   CallNotFound: { code: "FERRY_ERR_CALL_NOT_FOUND", status: 404 },
   MethodNotAllowed: { code: "FERRY_ERR_METHOD_NOT_ALLOWED", status: 405 },
+  Conflict: { code: "FERRY_ERR_CONFLICT", status: 409 },
   PayloadTooLarge: { code: "FERRY_ERR_PAYLOAD_TOO_LARGE", status: 413 },
   UnsupportedMediaType: { code: "FERRY_ERR_UNSUPPORTED_MEDIA_TYPE", status: 415 },
   TooManyRequests: { code: "FERRY_ERR_TOO_MANY_REQUESTS", status: 429 },

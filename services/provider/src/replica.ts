@@ -81,7 +81,7 @@ async function waitReady(url: string, child: ChildProcess, name: string): Promis
     } catch {
       // not listening yet
     }
-    await sleep(50);
+    await sleep(10);
   }
   child.kill("SIGKILL");
   throw new Error(`function ${name} was not ready after 30 s`);
