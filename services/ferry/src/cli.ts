@@ -1,6 +1,8 @@
 import { Command, InvalidArgumentError } from "commander";
 import { createLogger, onShutdown } from "@ferry/runtime";
 import { FunctionsFileError, MissingServerError, up } from "./up.js";
+import { processIo, type Io } from "./commands/io.js";
+import { registerCommands } from "./commands/register.js";
 
 function port(value: string): number {
   const n = Number(value);
@@ -10,7 +12,7 @@ function port(value: string): number {
 }
 
 /** The `ferry` command line. */
-export function program(): Command {
+export function program(io: Io = processIo()): Command {
   const cli = new Command("ferry")
     .description("Ferry: asynchronous function invocation on NATS JetStream")
     .showHelpAfterError();
@@ -50,6 +52,7 @@ export function program(): Command {
         throw err;
       }
     });
+  registerCommands(cli, io);
   return cli;
 }
 

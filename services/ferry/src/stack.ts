@@ -74,6 +74,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     nc,
     registry,
     endpoints: gatewayEndpoints,
+    redis,
     logger,
     maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_STREAM_SETTINGS.maxMsgBytes - 64 * 1024,
     metricsRegistry,

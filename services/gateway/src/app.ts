@@ -9,6 +9,8 @@ import { healthRoutes } from "./routes/health.js";
 import { functionRoutes } from "./routes/function.js";
 import { systemFunctionsRoutes } from "./routes/system-functions.js";
 import { systemInfoRoutes } from "./routes/system-info.js";
+import { callStatusRoutes } from "./routes/call-status.js";
+import type { Redis } from "ioredis";
 
 /** Everything the gateway's routes need. */
 export interface GatewayAppOptions {
@@ -26,6 +28,8 @@ export interface GatewayAppOptions {
   endpoints: EndpointTable;
   /** For queue depths in `/system/functions` and `/system/queues`. */
   jsm: JetStreamManager;
+  /** Call status store; enables `GET /async-function/status/:callId`. */
+  redis?: Redis;
 }
 
 /** The gateway as a Fastify plugin: raw bodies, JSON errors, async invocation and health routes. */
@@ -49,6 +53,7 @@ export async function gatewayApp(app: FastifyInstance, opts: GatewayAppOptions):
     endpoints: opts.endpoints,
     metrics,
   });
+  if (opts.redis) callStatusRoutes(app, { redis: opts.redis });
   healthRoutes(app, {
     ready: opts.ready,
     registries: [opts.metricsRegistry, ...(opts.extraRegistries ?? [])],

@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { createRegistry, sleep } from "@ferry/runtime";
@@ -29,6 +30,8 @@ export interface GatewayOptions {
   drainDelayMs?: number;
   /** Ready replicas the provider publishes; opened (and closed) by the gateway when absent. */
   endpoints?: EndpointTable;
+  /** Call status store, for `GET /async-function/status/:callId`. */
+  redis?: Redis;
 }
 
 /** A gateway: a Fastify server with Ferry's routes. */
@@ -58,6 +61,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   await app.register(gatewayApp, {
     endpoints,
     jsm: await jetstreamManager(opts.nc),
+    ...(opts.redis ? { redis: opts.redis } : {}),
     js: jetstream(opts.nc),
     registry: opts.registry,
     metricsRegistry: opts.metricsRegistry ?? createRegistry(),
