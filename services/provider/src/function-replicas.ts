@@ -11,6 +11,9 @@ interface Slot {
   replica?: Replica;
   readyAt?: number;
   healthFailures: number;
+  /** Settles when the start sequence has spawned the replica (or given up). */
+  starting: Promise<void>;
+  stopped?: Promise<void>;
 }
 
 /** What {@link FunctionReplicas} needs from the provider. */
@@ -57,6 +60,12 @@ export class FunctionReplicas {
   }
   get target(): number {
     return this.#target;
+  }
+  /** Process ids of the serving watchdogs. */
+  get pids(): number[] {
+    return [...this.#slots.values()].flatMap((s) =>
+      s.state === "ready" && s.replica?.child.pid ? [s.replica.child.pid] : [],
+    );
   }
 
   /** Starts or stops replicas until `n` are starting or serving. */
@@ -112,56 +121,52 @@ export class FunctionReplicas {
   }
 
   #start(): void {
-    const slot: Slot = {
-      id: `${this.#deps.runId}-${this.#seq++}`,
-      state: "starting",
-      healthFailures: 0,
-    };
+    const id = `${this.#deps.runId}-${this.#seq++}`;
+    const slot: Slot = { id, state: "starting", healthFailures: 0, starting: Promise.resolve() };
     this.#slots.set(slot.id, slot);
-    const delay = this.#backoffMs;
-    void (async () => {
-      if (delay > 0) await sleep(delay);
-      if (slot.state === "stopping") return void this.#slots.delete(slot.id);
-      let replica: Replica;
-      try {
-        replica = await startReplica(this.#spec, this.#deps.baseDir, this.#log);
-      } catch (err) {
-        this.#log.error({ err, replica: slot.id }, "replica did not start");
-        this.#slots.delete(slot.id);
-        this.#bumpBackoff();
-        return this.scaleTo(this.#target);
-      }
-      slot.replica = replica;
-      if ((slot.state as Slot["state"]) === "stopping") {
-        await replica.stop();
-        return void this.#slots.delete(slot.id);
-      }
-      slot.state = "ready";
-      slot.readyAt = Date.now();
-      replica.child.once("exit", (code, signal) => this.#exited(slot, code, signal));
-      await this.#deps.kv.put(
-        this.#key(slot),
-        JSON.stringify({
-          function: this.#spec.name,
-          replica: slot.id,
-          url: replica.url,
-        }),
-      );
-    })().catch((err: unknown) => this.#log.error({ err }, "replica start failed"));
+    slot.starting = this.#launch(slot, this.#backoffMs).catch((err: unknown) =>
+      this.#log.error({ err }, "replica start failed"),
+    );
   }
 
-  async #stop(slot: Slot): Promise<void> {
+  /** Spawns the replica of `slot` and publishes it; a slot stopped meanwhile is left to #stop. */
+  async #launch(slot: Slot, delay: number): Promise<void> {
+    if (delay > 0) await sleep(delay);
     if (slot.state === "stopping") return;
+    try {
+      slot.replica = await startReplica(this.#spec, this.#deps.baseDir, this.#log);
+    } catch (err) {
+      this.#log.error({ err, replica: slot.id }, "replica did not start");
+      this.#slots.delete(slot.id);
+      this.#bumpBackoff();
+      return this.scaleTo(this.#target);
+    }
+    if ((slot.state as Slot["state"]) === "stopping") return;
+    slot.state = "ready";
+    slot.readyAt = Date.now();
+    slot.replica.child.once("exit", (code, signal) => this.#exited(slot, code, signal));
+    await this.#deps.kv.put(
+      this.#key(slot),
+      JSON.stringify({ function: this.#spec.name, replica: slot.id, url: slot.replica.url }),
+    );
+  }
+
+  /** Unpublishes, waits for callers to move away, stops the watchdog; waits for a start in flight. */
+  #stop(slot: Slot): Promise<void> {
+    if (slot.stopped) return slot.stopped;
     const wasReady = slot.state === "ready";
     slot.state = "stopping";
-    if (!slot.replica) return; // still starting: the start sequence sees "stopping" and cleans up
-    if (wasReady) {
-      await this.#deps.kv.delete(this.#key(slot)).catch(() => {});
-      await sleep(this.#deps.drainMs);
-    }
-    await slot.replica.stop();
-    this.#slots.delete(slot.id);
-    this.#log.info({ replica: slot.id }, "replica stopped");
+    slot.stopped = (async () => {
+      await slot.starting;
+      if (wasReady) {
+        await this.#deps.kv.delete(this.#key(slot)).catch(() => {});
+        await sleep(this.#deps.drainMs);
+      }
+      await slot.replica?.stop();
+      this.#slots.delete(slot.id);
+      if (slot.replica) this.#log.info({ replica: slot.id }, "replica stopped");
+    })();
+    return slot.stopped;
   }
 
   #exited(slot: Slot, code: number | null, signal: NodeJS.Signals | null): void {

@@ -32,7 +32,9 @@ export interface ProviderOptions {
 /** A running provider. */
 export interface Provider {
   /** Replica counts of a function (undefined when the provider does not run it). */
-  replicas(fn: string): { ready: number; current: number; target: number } | undefined;
+  replicas(
+    fn: string,
+  ): { ready: number; current: number; target: number; pids: number[] } | undefined;
   close(): Promise<void>;
 }
 
@@ -52,6 +54,7 @@ export async function createProvider(opts: ProviderOptions): Promise<Provider> {
   const jsm = await jetstreamManager(opts.nc);
   const loads = new LoadReports();
   const managed = new Map<string, Managed>();
+  const retiring = new Set<Promise<void>>();
   const runId = Date.now().toString(36);
   const deps = { kv, baseDir: opts.baseDir, logger: opts.logger, runId, drainMs: 200 };
 
@@ -60,7 +63,9 @@ export async function createProvider(opts: ProviderOptions): Promise<Provider> {
     if (!spec?.watchdog) {
       if (!m) return;
       managed.delete(name);
-      void m.set.close().then(() => kv.delete(`s.${name}`).catch(() => {}));
+      const closing = m.set.close().then(() => kv.delete(`s.${name}`).catch(() => {}));
+      retiring.add(closing);
+      void closing.finally(() => retiring.delete(closing));
       return;
     }
     if (!m) {
@@ -131,7 +136,8 @@ export async function createProvider(opts: ProviderOptions): Promise<Provider> {
   return {
     replicas(fn) {
       const m = managed.get(fn);
-      return m && { ready: m.set.ready, current: m.set.current, target: m.set.target };
+      const { set } = m ?? {};
+      return set && { ready: set.ready, current: set.current, target: set.target, pids: set.pids };
     },
     async close() {
       clearInterval(ticker);
@@ -140,6 +146,7 @@ export async function createProvider(opts: ProviderOptions): Promise<Provider> {
       wake.unsubscribe();
       loadSub.unsubscribe();
       await Promise.all([...managed.values()].map((m) => m.set.close()));
+      await Promise.all(retiring);
       await purge(kv);
     },
   };
