@@ -39,7 +39,12 @@ export interface StackOptions {
   /** Run the callbacks worker in this process. Default true. */
   callbacks?: boolean;
   /** Run the local provider in this process (function replicas, autoscaling). Default: no. */
-  provider?: { baseDir: string; scaleDownDelayMs?: number; tickMs?: number };
+  provider?: {
+    baseDir: string;
+    scaleDownDelayMs?: number;
+    tickMs?: number;
+    compiledWatchdog?: boolean;
+  };
 }
 
 /** Gateway, queue-worker and callbacks composed in one process: `ferry up` and the tests. */

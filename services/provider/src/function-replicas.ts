@@ -25,6 +25,8 @@ export interface ReplicaDeps {
   runId: string;
   /** Time endpoints are unpublished before their replica is stopped, so callers move away. */
   drainMs: number;
+  /** Run the compiled watchdog. */
+  compiledWatchdog: boolean;
 }
 
 const HEALTH_FAILURES_TO_KILL = 3;
@@ -134,7 +136,9 @@ export class FunctionReplicas {
     if (delay > 0) await sleep(delay);
     if (slot.state === "stopping") return;
     try {
-      slot.replica = await startReplica(this.#spec, this.#deps.baseDir, this.#log);
+      slot.replica = await startReplica(this.#spec, this.#deps.baseDir, this.#log, {
+        compiled: this.#deps.compiledWatchdog,
+      });
     } catch (err) {
       this.#log.error({ err, replica: slot.id }, "replica did not start");
       this.#slots.delete(slot.id);
@@ -159,7 +163,8 @@ export class FunctionReplicas {
     slot.stopped = (async () => {
       await slot.starting;
       if (wasReady) {
-        await this.#deps.kv.delete(this.#key(slot)).catch(() => {});
+        // Bounded: at shutdown NATS may already be gone, and the replica must stop regardless.
+        await Promise.race([this.#deps.kv.delete(this.#key(slot)).catch(() => {}), sleep(1_000)]);
         await sleep(this.#deps.drainMs);
       }
       await slot.replica?.stop();

@@ -3,6 +3,7 @@ import type { KV } from "@nats-io/kv";
 import type { Logger } from "pino";
 import { ProviderSubjects, Streams, Subjects, type FunctionSpec } from "@ferry/contracts";
 import {
+  isConnected,
   openEndpointsBucket,
   type FunctionRegistry,
   type NatsConnection,
@@ -27,6 +28,8 @@ export interface ProviderOptions {
   scaleDownDelayMs?: number;
   /** KV bucket replicas. */
   replicas?: number;
+  /** Start replicas from the compiled watchdog even when running from source. Default false. */
+  compiledWatchdog?: boolean;
 }
 
 /** A running provider. */
@@ -56,7 +59,14 @@ export async function createProvider(opts: ProviderOptions): Promise<Provider> {
   const managed = new Map<string, Managed>();
   const retiring = new Set<Promise<void>>();
   const runId = Date.now().toString(36);
-  const deps = { kv, baseDir: opts.baseDir, logger: opts.logger, runId, drainMs: 200 };
+  const deps = {
+    kv,
+    baseDir: opts.baseDir,
+    logger: opts.logger,
+    runId,
+    drainMs: 200,
+    compiledWatchdog: opts.compiledWatchdog ?? false,
+  };
 
   const apply = (name: string, spec: FunctionSpec | undefined): void => {
     const m = managed.get(name);
@@ -147,7 +157,7 @@ export async function createProvider(opts: ProviderOptions): Promise<Provider> {
       loadSub.unsubscribe();
       await Promise.all([...managed.values()].map((m) => m.set.close()));
       await Promise.all(retiring);
-      await purge(kv);
+      if (isConnected(opts.nc)) await purge(kv).catch((err: unknown) => log.warn({ err }, "purge"));
     },
   };
 }

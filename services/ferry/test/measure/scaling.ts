@@ -18,7 +18,12 @@ const stack = await startStack({
   redisUrl: redis.url,
   logger,
   port: 0,
-  provider: { baseDir: FIXTURES, scaleDownDelayMs: 2_000 },
+  // `--compiled`: replicas run the built watchdog (build shared/runtime and services/watchdog first).
+  provider: {
+    baseDir: FIXTURES,
+    scaleDownDelayMs: 2_000,
+    compiledWatchdog: process.argv.includes("--compiled"),
+  },
 });
 const current = (fn: string): number => stack.provider?.replicas(fn)?.current ?? 0;
 const put = (input: FunctionSpecInput): Promise<void> =>
@@ -59,13 +64,12 @@ try {
   });
   for (const fn of ["cold-http", "cold-fork"]) {
     const ms = await coldStarts(fn, 10);
+    const last = Date.now();
+    await eventually(() => current(fn) === 0, 30_000);
     console.log(
-      `${fn}: enqueue -> first response, ms: ${ms.map(Math.round).join(" ")}; median ${Math.round(median(ms))}`,
+      `${fn}: enqueue -> first response, ms: ${ms.map(Math.round).join(" ")}; median ${Math.round(median(ms))}; back at zero ${Date.now() - last} ms after the last call (idleTimeout 300 ms)`,
     );
   }
-  const started = Date.now();
-  await eventually(() => current("cold-http") === 0, 30_000);
-  console.log(`cold-http back at zero ${Date.now() - started} ms after the last measurement`);
 
   const runLog = join(dir, "load.log");
   await put({
