@@ -112,6 +112,52 @@ describe("provider", () => {
   });
 });
 
+describe("registry API", () => {
+  const json = (method: string, path: string, body?: unknown): Promise<Response> =>
+    gw(path, {
+      method,
+      headers: { "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+
+  test("registry API - create, conflict, replace, show with status, remove; bad specs name each field", async () => {
+    const spec = { name: "api-fn", url: "http://127.0.0.1:9/" };
+    expect((await json("POST", "/system/functions", spec)).status).toBe(201);
+    expect((await json("POST", "/system/functions", spec)).status).toBe(409);
+    const put = await json("PUT", "/system/functions/api-fn", { ...spec, timeout: "5s" });
+    expect(put.status).toBe(200);
+    await eventually(() => stack.registry.get("api-fn")?.timeout === 5_000, 5_000);
+    const shown = (await (await gw("/system/functions/api-fn")).json()) as Record<string, unknown>;
+    expect(shown).toMatchObject({ name: "api-fn", timeout: 5_000, status: { queued: 0 } });
+    const bad = await json("POST", "/system/functions", {
+      name: "Bad_Name",
+      watchdog: { mode: "nope" },
+      maxReplicas: 0,
+    });
+    expect(bad.status).toBe(400);
+    const message = ((await bad.json()) as { error: { message: string } }).error.message;
+    expect(message).toContain("name:");
+    expect(message).toContain("watchdog.mode:");
+    expect(message).toContain("maxReplicas:");
+    expect((await json("DELETE", "/system/functions/api-fn")).status).toBe(202);
+    await eventually(() => stack.registry.get("api-fn") === undefined, 5_000);
+    expect((await json("DELETE", "/system/functions/api-fn")).status).toBe(404);
+    const info = (await (await gw("/system/info")).json()) as { provider: { provider: string } };
+    expect(info.provider.provider).toBe("ferry");
+  });
+
+  test("registry API - a changed minReplicas applies without restarting anything", async () => {
+    await stack.registry.put(recorder("grow", { minReplicas: 1 }));
+    await eventually(() => stack.endpoints.list("grow").length === 1, 15_000);
+    const [first] = stack.provider?.replicas("grow")?.pids ?? [];
+    await stack.registry.put(recorder("grow", { minReplicas: 2 }));
+    await eventually(() => stack.endpoints.list("grow").length === 2, 15_000);
+    expect(stack.provider?.replicas("grow")?.pids).toContain(first);
+    await stack.registry.remove("grow");
+    await eventually(() => stack.provider?.replicas("grow") === undefined, 5_000);
+  });
+});
+
 describe("sync invoke", () => {
   beforeAll(async () => {
     await stack.registry.put(recorder("echo", { timeout: 1_000 }));

@@ -85,6 +85,11 @@ export class FunctionReplicas {
     }
   }
 
+  /** Takes a spec whose process settings did not change (scaling fields apply at the next tick). */
+  update(spec: FunctionSpec): void {
+    this.#spec = spec;
+  }
+
   /** Replaces every replica with one of the new spec. */
   async replace(spec: FunctionSpec): Promise<void> {
     this.#spec = spec;

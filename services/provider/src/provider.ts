@@ -85,6 +85,7 @@ export async function createProvider(opts: ProviderOptions): Promise<Provider> {
       return;
     }
     if (runtimeChanged(m.set.spec, spec)) void m.set.replace(spec);
+    else m.set.update(spec);
   };
   for (const spec of opts.registry.list()) apply(spec.name, spec);
   const unwatch = opts.registry.onChange(apply);
