@@ -5,7 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FunctionSpec, type FunctionSpecInput } from "@ferry/contracts";
-import { createLogger, sleep } from "@ferry/runtime";
+import { createLogger } from "@ferry/runtime";
 import { startHttpSink, startNats, startRedis } from "@ferry/testkit";
 import { startStack } from "../../src/index.js";
 import { FIXTURES, eventually, runsById } from "../helpers.js";
@@ -95,10 +95,9 @@ try {
     ids.push(...batch.map((b) => b.id));
   }
   console.log(`2000 calls queued in ${Date.now() - t0} ms`);
-  let killed = 0;
-  await eventually(() => current("load") === 4, 60_000);
-  const pid = stack.provider?.replicas("load")?.pids[0];
-  if (pid) (process.kill(pid, "SIGKILL"), (killed = pid));
+  await eventually(() => stack.provider?.replicas("load")?.ready === 4, 60_000);
+  const killed = stack.provider?.replicas("load")?.pids[0] ?? 0;
+  process.kill(killed, "SIGKILL");
   await sink.waitFor(2_000, { timeoutMs: 180_000, filter: (r) => r.url === "/load" });
   console.log(
     `2000 callbacks in ${Date.now() - t0} ms (replica pid ${killed} SIGKILLed at 4 replicas)`,
