@@ -100,6 +100,7 @@ describe("provider", () => {
     await stack.registry.put(recorder("sturdy", { minReplicas: 2, maxReplicas: 2 }));
     await eventually(() => stack.endpoints.list("sturdy").length === 2, 15_000);
     const victim = stack.provider?.replicas("sturdy")?.pids[0] as number;
+    expect(victim).toBeGreaterThan(1);
     const ids = await Promise.all(
       Array.from({ length: 40 }, (_, i) => callAsync("sturdy", `s${i}`, "?sleep=100")),
     );

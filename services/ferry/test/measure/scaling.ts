@@ -96,7 +96,8 @@ try {
   }
   console.log(`2000 calls queued in ${Date.now() - t0} ms`);
   await eventually(() => stack.provider?.replicas("load")?.ready === 4, 60_000);
-  const killed = stack.provider?.replicas("load")?.pids[0] ?? 0;
+  const killed = stack.provider?.replicas("load")?.pids[0];
+  if (!killed) throw new Error("no replica pid to kill");
   process.kill(killed, "SIGKILL");
   await sink.waitFor(2_000, { timeoutMs: 180_000, filter: (r) => r.url === "/load" });
   console.log(
