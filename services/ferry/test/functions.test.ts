@@ -162,7 +162,9 @@ describe("registry API", () => {
 describe("sync invoke", () => {
   beforeAll(async () => {
     await stack.registry.put(recorder("echo", { timeout: 1_000 }));
-    await stack.registry.put(FunctionSpec.parse({ name: "gone", url: "http://127.0.0.1:1" }));
+    await stack.registry.put(
+      FunctionSpec.parse({ name: "gone", url: "http://127.0.0.1:1", maxBodyBytes: 4 }),
+    );
     await eventually(() => stack.endpoints.list("echo").length === 1, 15_000);
   });
 
@@ -185,13 +187,16 @@ describe("sync invoke", () => {
     expect(Buffer.from(await res.arrayBuffer()).equals(big)).toBe(true);
   });
 
-  test("sync invoke - unknown function 404, unreachable 502, over the timeout 504, all JSON", async () => {
+  test("sync invoke - unknown function 404, body over maxBodyBytes 413, unreachable 502, over the timeout 504, all JSON", async () => {
     const unknown = await gw("/function/nope", { method: "POST" });
     expect(unknown.status).toBe(404);
     expect(await codeOf(unknown)).toBe("FERRY_ERR_FUNCTION_NOT_FOUND");
     const down = await gw("/function/gone", { method: "POST" });
     expect(down.status).toBe(502);
     expect(await codeOf(down)).toBe("FERRY_ERR_BAD_GATEWAY");
+    const big = await gw("/function/gone", { method: "POST", body: "over four bytes" });
+    expect(big.status).toBe(413);
+    expect(await codeOf(big)).toBe("FERRY_ERR_PAYLOAD_TOO_LARGE");
     const slow = await gw("/function/echo?sleep=3000", { method: "POST", body: "x" });
     expect(slow.status).toBe(504);
     expect(await codeOf(slow)).toBe("FERRY_ERR_TIMEOUT");

@@ -52,6 +52,10 @@ async function invoke(
   const name = req.params.name;
   const spec = NAME_PATTERN.test(name) ? opts.registry.get(name) : undefined;
   if (!spec) throw new FerryError("FunctionNotFound", `function "${name}" not found`);
+  const length = Number(req.headers["content-length"] ?? 0);
+  if (spec.maxBodyBytes !== undefined && length > spec.maxBodyBytes) {
+    throw new FerryError("PayloadTooLarge", `the body is over ${spec.maxBodyBytes} bytes`);
+  }
   const callId = randomUUID();
   const log = req.log.child({ callId, function: name });
   const count = (code: number): void =>
