@@ -71,7 +71,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const bullRedis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
   const metricsRegistry = createRegistry();
   const provider = opts.provider
-    ? await createProvider({ nc, registry, logger, ...opts.provider })
+    ? await createProvider({ nc, registry, logger, metricsRegistry, ...opts.provider })
     : undefined;
   const endpoints = await openEndpointTable(nc, { logger, kind: "worker" });
   const gatewayEndpoints = await openEndpointTable(nc, { logger, kind: "gateway" });

@@ -110,6 +110,11 @@ describe("provider", () => {
     expect(got.every((r) => r.headers["x-function-status"] === "200")).toBe(true);
     await eventually(() => stack.endpoints.list("sturdy").length === 2, 15_000);
     expect(stack.provider?.replicas("sturdy")?.pids).not.toContain(victim);
+    const metrics = await (await gw("/metrics")).text();
+    expect(metrics).toContain('gateway_service_count{function_name="sturdy"} 2');
+    expect(metrics).toMatch(
+      /ferry_provider_replica_restarts_total\{function_name="sturdy"\} [1-9]/,
+    );
   });
 });
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Duration, parseEnv } from "@ferry/runtime";
+import { Duration, Port, parseEnv } from "@ferry/runtime";
 
 /** Provider configuration, read from environment variables. */
 export const ProviderConfig = z.object({
@@ -13,6 +13,8 @@ export const ProviderConfig = z.object({
   SCALE_DOWN_DELAY: Duration.default(10_000),
   /** Period of replica health checks (three failures in a row replace a replica). */
   HEALTH_INTERVAL: Duration.default(1_000),
+  /** Port of `/healthz`, `/readyz` and `/metrics`. */
+  HEALTH_PORT: Port.default(8084),
   /** KV bucket replicas: 1 for one server, 3 in a cluster. */
   STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   /** pino log level. */

@@ -2,6 +2,7 @@ import type { KV } from "@nats-io/kv";
 import type { Logger } from "pino";
 import type { FunctionSpec } from "@ferry/contracts";
 import { sleep } from "@ferry/runtime";
+import type { ProviderMetrics } from "./metrics.js";
 import { startReplica, type Replica } from "./replica.js";
 
 /** One replica slot: a watchdog starting, serving, or stopping. */
@@ -27,6 +28,7 @@ export interface ReplicaDeps {
   drainMs: number;
   /** Run the compiled watchdog. */
   compiledWatchdog: boolean;
+  metrics: ProviderMetrics;
 }
 
 const HEALTH_FAILURES_TO_KILL = 3;
@@ -140,6 +142,7 @@ export class FunctionReplicas {
   async #launch(slot: Slot, delay: number): Promise<void> {
     if (delay > 0) await sleep(delay);
     if (slot.state === "stopping") return;
+    const started = performance.now();
     try {
       slot.replica = await startReplica(this.#spec, this.#deps.baseDir, this.#log, {
         compiled: this.#deps.compiledWatchdog,
@@ -153,6 +156,8 @@ export class FunctionReplicas {
     if ((slot.state as Slot["state"]) === "stopping") return;
     slot.state = "ready";
     slot.readyAt = Date.now();
+    const fn = { function_name: this.#spec.name };
+    this.#deps.metrics.startSeconds.observe(fn, (performance.now() - started) / 1000);
     slot.replica.child.once("exit", (code, signal) => this.#exited(slot, code, signal));
     await this.#deps.kv.put(
       this.#key(slot),
@@ -186,6 +191,7 @@ export class FunctionReplicas {
     const livedMs = Date.now() - (slot.readyAt ?? Date.now());
     if (livedMs > 10_000) this.#backoffMs = 0;
     this.#bumpBackoff();
+    this.#deps.metrics.restarts.inc({ function_name: this.#spec.name });
     this.#log.warn(
       { replica: slot.id, code, signal, restartInMs: this.#backoffMs },
       "replica exited, replacing it",

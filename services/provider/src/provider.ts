@@ -1,6 +1,7 @@
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import type { Logger } from "pino";
+import type { Registry } from "prom-client";
 import { ProviderSubjects, Streams, Subjects, type FunctionSpec } from "@ferry/contracts";
 import {
   isConnected,
@@ -9,8 +10,10 @@ import {
   type NatsConnection,
   type ScaleState,
 } from "@ferry/jetstream";
+import { createRegistry } from "@ferry/runtime";
 import { desiredReplicas } from "./autoscale.js";
 import { FunctionReplicas } from "./function-replicas.js";
+import { createProviderMetrics } from "./metrics.js";
 import { LoadReports } from "./load.js";
 
 /** Options of {@link createProvider}. */
@@ -30,6 +33,8 @@ export interface ProviderOptions {
   replicas?: number;
   /** Start replicas from the compiled watchdog even when running from source. Default false. */
   compiledWatchdog?: boolean;
+  /** Registry for the provider's metrics; a new one when absent. */
+  metricsRegistry?: Registry;
 }
 
 /** A running provider. */
@@ -66,6 +71,7 @@ export async function createProvider(opts: ProviderOptions): Promise<Provider> {
     runId,
     drainMs: 200,
     compiledWatchdog: opts.compiledWatchdog ?? false,
+    metrics: createProviderMetrics(opts.metricsRegistry ?? createRegistry()),
   };
 
   const apply = (name: string, spec: FunctionSpec | undefined): void => {
@@ -130,6 +136,8 @@ export async function createProvider(opts: ProviderOptions): Promise<Provider> {
           m.lastChangeAt = now;
           m.set.scaleTo(want);
         }
+        deps.metrics.ready.set({ function_name: name }, m.set.ready);
+        deps.metrics.desired.set({ function_name: name }, m.set.target);
         await publish(kv, name, m, { load, inflight: loads.sum(name, undefined, now) });
       }
     } catch (err) {
