@@ -75,7 +75,8 @@ describe("provider", () => {
     expect(cb?.body.toString()).toBe("wake up");
     expect(replicas("cold")).toBe(1);
     await eventually(() => replicas("cold") === 0, 10_000);
-    expect(stack.endpoints.list("cold")).toHaveLength(0);
+    await eventually(() => stack.endpoints.list("cold").length === 0, 5_000);
+    await eventually(() => stack.provider?.replicas("cold")?.pids.length === 0, 5_000);
   });
 
   test("autoscale - queued calls raise the replicas up to maxReplicas, then they come back down to minReplicas", async () => {
@@ -110,11 +111,14 @@ describe("provider", () => {
     expect(got.every((r) => r.headers["x-function-status"] === "200")).toBe(true);
     await eventually(() => stack.endpoints.list("sturdy").length === 2, 15_000);
     expect(stack.provider?.replicas("sturdy")?.pids).not.toContain(victim);
-    const metrics = await (await gw("/metrics")).text();
-    expect(metrics).toContain('gateway_service_count{function_name="sturdy"} 2');
-    expect(metrics).toMatch(
-      /ferry_provider_replica_restarts_total\{function_name="sturdy"\} [1-9]/,
-    );
+    // The gauges follow at the provider's next tick.
+    await eventually(async () => {
+      const metrics = await (await gw("/metrics")).text();
+      return (
+        metrics.includes('gateway_service_count{function_name="sturdy"} 2') &&
+        /ferry_provider_replica_restarts_total\{function_name="sturdy"\} [1-9]/.test(metrics)
+      );
+    }, 5_000);
   });
 });
 
