@@ -60,6 +60,14 @@ const callAsync = async (fn: string, body: string, query = ""): Promise<string> 
   return res.headers.get("x-call-id") as string;
 };
 
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 const codeOf = async (res: Response): Promise<string> =>
   ((await res.json()) as { error: { code: string } }).error.code;
 
@@ -74,9 +82,11 @@ describe("provider", () => {
     expect(cb?.headers["x-function-status"]).toBe("200");
     expect(cb?.body.toString()).toBe("wake up");
     expect(replicas("cold")).toBe(1);
+    const pid = stack.provider?.replicas("cold")?.pids[0] as number;
+    expect(pid).toBeGreaterThan(1);
     await eventually(() => replicas("cold") === 0, 10_000);
     await eventually(() => stack.endpoints.list("cold").length === 0, 5_000);
-    await eventually(() => stack.provider?.replicas("cold")?.pids.length === 0, 5_000);
+    await eventually(() => !alive(pid), 15_000);
   });
 
   test("autoscale - queued calls raise the replicas up to maxReplicas, then they come back down to minReplicas", async () => {
