@@ -81,11 +81,10 @@ export async function openEndpointTable(
 
   const source = `${opts.kind}-${Math.random().toString(36).slice(2, 10)}`;
   const report = setInterval(() => {
+    if (nc.isClosed()) return;
     for (const [fn, n] of inflight) {
-      nc.publish(
-        `${ProviderSubjects.Load}.${fn}`,
-        JSON.stringify({ source, kind: opts.kind, inflight: n }),
-      );
+      const report = JSON.stringify({ source, kind: opts.kind, inflight: n });
+      nc.publish(`${ProviderSubjects.Load}.${fn}`, report);
       if (n === 0) inflight.delete(fn);
     }
   }, opts.reportEveryMs ?? 1_000);
@@ -105,7 +104,9 @@ export async function openEndpointTable(
       release() {
         if (released) return;
         released = true;
-        perUrl.set(key, inflightOf(key) - 1);
+        const left = inflightOf(key) - 1;
+        if (left > 0) perUrl.set(key, left);
+        else perUrl.delete(key); // replicas come and go: keep only the busy ones
         inflight.set(fn, (inflight.get(fn) ?? 1) - 1);
       },
     };
