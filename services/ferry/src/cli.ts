@@ -3,8 +3,9 @@ import { createLogger, onShutdown } from "@ferry/runtime";
 import { existsSync } from "node:fs";
 import { ConnectorConfigError } from "@ferry/connector-sdk";
 import { FunctionsFileError, MissingServerError, up } from "./up.js";
-import { deploy } from "./deploy.js";
 import { connectorCommand } from "./connector-command.js";
+import { processIo, type Io } from "./commands/io.js";
+import { registerCommands } from "./commands/register.js";
 
 function port(value: string): number {
   const n = Number(value);
@@ -13,18 +14,12 @@ function port(value: string): number {
   return n;
 }
 
-function replicas(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 5) throw new InvalidArgumentError("not 1 to 5");
-  return n;
-}
-
 function list(value: string): string[] {
   return value.split(/[\s,]+/).filter(Boolean);
 }
 
 /** The `ferry` command line. */
-export function program(): Command {
+export function program(io: Io = processIo()): Command {
   const cli = new Command("ferry")
     .description("Ferry: asynchronous function invocation on NATS JetStream")
     .showHelpAfterError();
@@ -77,27 +72,9 @@ export function program(): Command {
         throw err;
       }
     });
-  cli
-    .command("deploy")
-    .description("store the functions of a file in the registry of a running Ferry (NATS_URL)")
-    .requiredOption("-f, --file <path>", "functions file to deploy")
-    .option("--replicas <n>", "registry bucket replicas if it is new", replicas, 1)
-    .action(deployAction);
+  registerCommands(cli, io);
   cli.addCommand(connectorCommand());
   return cli;
-}
-
-async function deployAction(opts: { file: string; replicas: number }): Promise<void> {
-  const logger = createLogger({ name: "ferry", level: "warn" });
-  try {
-    const natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
-    const names = await deploy({ ...opts, natsUrl, logger });
-    process.stdout.write(`deployed: ${names.join(", ")}\n`);
-  } catch (err) {
-    if (!(err instanceof FunctionsFileError)) throw err;
-    process.stderr.write(`ferry deploy: ${err.message}\n`);
-    process.exit(2);
-  }
 }
 
 /** `--connectors` as given, else `examples/connectors` when it exists. */

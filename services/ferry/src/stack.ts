@@ -4,10 +4,12 @@ import type { Logger } from "pino";
 import type { FunctionSpec } from "@ferry/contracts";
 import {
   connectNats,
+  openEndpointTable,
   openFunctionRegistry,
   provisionStreams,
   DEFAULT_STREAM_SETTINGS,
   type ConsumerSettings,
+  type EndpointTable,
   type FunctionRegistry,
   type NatsConnection,
 } from "@ferry/jetstream";
@@ -15,6 +17,7 @@ import { createRegistry } from "@ferry/runtime";
 import { createGateway, type Gateway } from "@ferry/gateway";
 import { createQueueWorker, type QueueWorker } from "@ferry/queue-worker";
 import { createCallbackWorker, type CallbackWorker, type RetryPolicy } from "@ferry/callbacks";
+import { createProvider, type Provider } from "@ferry/provider";
 import { createAddressPolicy } from "@ferry/runtime";
 
 /** Options of {@link startStack}. */
@@ -48,6 +51,13 @@ export interface StackOptions {
   callbackTimeoutMs?: number;
   /** Seconds call status and results are kept. Default one day. */
   statusTtlSeconds?: number;
+  /** Run the local provider in this process (function replicas, autoscaling). Default: no. */
+  provider?: {
+    baseDir: string;
+    scaleDownDelayMs?: number;
+    tickMs?: number;
+    compiledWatchdog?: boolean;
+  };
 }
 
 /** Gateway, queue-worker and callbacks composed in one process: `ferry up` and the tests. */
@@ -58,6 +68,9 @@ export interface Stack {
   registry: FunctionRegistry;
   gateway: Gateway;
   worker: QueueWorker | undefined;
+  /** Ready replicas, as the provider publishes them. */
+  endpoints: EndpointTable;
+  provider: Provider | undefined;
   stop(): Promise<void>;
 }
 
@@ -74,9 +87,15 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   // 202 for long (the call is durable once JetStream acked it); callers get a 503, not a hang.
   const gatewayRedis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 2_000 });
   const metricsRegistry = createRegistry();
+  const provider = opts.provider
+    ? await createProvider({ nc, registry, logger, metricsRegistry, ...opts.provider })
+    : undefined;
+  const endpoints = await openEndpointTable(nc, { logger, kind: "worker" });
+  const gatewayEndpoints = await openEndpointTable(nc, { logger, kind: "gateway" });
   const gateway = await createGateway({
     nc,
     registry,
+    endpoints: gatewayEndpoints,
     logger,
     maxBodyBytes: opts.maxBodyBytes ?? 32 * 1024 * 1024,
     metricsRegistry,
@@ -98,6 +117,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           maxInflight: opts.maxInflight ?? 100,
           ...(opts.consumer ? { consumer: opts.consumer } : {}),
           ...(opts.resolveEndpoint ? { resolveEndpoint: opts.resolveEndpoint } : {}),
+          endpoints,
           metricsRegistry,
           ...(opts.statusTtlSeconds ? { statusTtlSeconds: opts.statusTtlSeconds } : {}),
         });
@@ -121,10 +141,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     registry,
     gateway,
     worker,
+    endpoints,
+    provider,
     async stop() {
       await gateway.close();
       await worker?.stop(10_000);
       await callbacks?.stop();
+      await provider?.close();
+      await Promise.all([endpoints.close(), gatewayEndpoints.close()]);
       await registry.close();
       await nc.drain();
       await Promise.all([redis.quit(), bullRedis.quit(), gatewayRedis.quit()]);

@@ -1,7 +1,8 @@
 import { dirname, resolve } from "node:path";
 import type { Logger } from "pino";
+import type { FunctionSpec } from "@ferry/contracts";
+import { sleep } from "@ferry/runtime";
 import { FunctionsFileError, loadFunctionsFile } from "./functions.js";
-import { startReplica, type Replica } from "./replicas.js";
 import { ensureServer, MissingServerError, type LocalServer } from "./servers.js";
 import { startStack, type Stack } from "./stack.js";
 import { loadConnectors, startEvents, type Events } from "./events.js";
@@ -33,23 +34,20 @@ export interface UpOptions {
 /** A running local stack. */
 export interface Up {
   stack: Stack;
-  replicas: Map<string, Replica>;
   events?: Events | undefined;
   stop(): Promise<void>;
 }
 
-/** Starts NATS and Redis if needed, every function's watchdog, and the services; returns when ready. */
+/** Starts NATS and Redis if needed, the services and the provider; returns when the functions are up. */
 export async function up(opts: UpOptions): Promise<Up> {
   const { logger } = opts;
   const specs = await loadFunctionsFile(opts.file);
   const connectors = opts.connectors ? await loadConnectors(opts.connectors) : undefined;
   let events: Events | undefined;
   const servers: LocalServer[] = [];
-  const replicas = new Map<string, Replica>();
   const stopAll = async (stack?: Stack): Promise<void> => {
     await events?.stop();
     await stack?.stop();
-    await Promise.all([...replicas.values()].map((r) => r.stop()));
     for (const server of servers.reverse()) await server.stop();
   };
   try {
@@ -57,36 +55,52 @@ export async function up(opts: UpOptions): Promise<Up> {
     servers.push(nats);
     const redis = await ensureServer("redis", opts.redisUrl, opts.dataDir, logger);
     servers.push(redis);
-    const baseDir = dirname(resolve(opts.file));
-    for (const spec of specs.filter((s) => s.watchdog)) {
-      replicas.set(spec.name, await startReplica(spec, baseDir, logger));
-    }
     const stack = await startStack({
       natsUrl: nats.url,
       redisUrl: redis.url,
       logger,
       port: opts.port,
       host: opts.host,
-      resolveEndpoint: (spec) => replicas.get(spec.name)?.url ?? spec.url,
+      provider: { baseDir: dirname(resolve(opts.file)) },
       // Local use: callbacks to a listener on this machine are the point.
       callbackAllowlist: opts.callbackAllowlist ?? ["127.0.0.1"],
       signingSecrets: opts.signingSecrets ?? [],
     });
-    for (const spec of specs) await stack.registry.put(spec);
-    if (connectors) {
-      const env = opts.env ?? {};
-      events = await startEvents({
-        nc: stack.nc,
-        registry: stack.registry,
-        logger,
-        connectors,
-        env,
-      });
+    try {
+      for (const spec of specs) await stack.registry.put(spec);
+      await waitForReplicas(stack, specs);
+      if (connectors) {
+        const env = opts.env ?? {};
+        events = await startEvents({
+          nc: stack.nc,
+          registry: stack.registry,
+          logger,
+          connectors,
+          env,
+        });
+      }
+    } catch (err) {
+      await stopAll(stack);
+      throw err;
     }
-    return { stack, replicas, events, stop: () => stopAll(stack) };
+    return { stack, events, stop: () => stopAll(stack) };
   } catch (err) {
     await stopAll();
     throw err;
+  }
+}
+
+/** Waits until every function has its `minReplicas` ready (30 s at most). */
+async function waitForReplicas(stack: Stack, specs: FunctionSpec[]): Promise<void> {
+  const until = Date.now() + 30_000;
+  const short = (): FunctionSpec[] =>
+    specs.filter((s) => s.watchdog && stack.endpoints.list(s.name).length < s.minReplicas);
+  while (short().length > 0) {
+    if (Date.now() > until) {
+      const names = short().map((s) => s.name);
+      throw new Error(`functions not ready after 30 s: ${names.join(", ")}`);
+    }
+    await sleep(50);
   }
 }
 

@@ -49,8 +49,17 @@ export const SERVICE_TARGETS: Record<string, ServiceTarget> = {
   },
   "services/ferry/dist/main.js": {
     source: "services/ferry/src/main.ts",
-    // cli.ts reads these directly.
-    known: ["NATS_URL", "REDIS_URL", "PORT", "HOST", "LOG_LEVEL"],
+    // cli.ts and the gateway client commands read these directly.
+    known: [
+      "NATS_URL",
+      "REDIS_URL",
+      "PORT",
+      "HOST",
+      "LOG_LEVEL",
+      "FERRY_GATEWAY_URL",
+      "FERRY_TOKEN",
+      "FERRY_BASIC_AUTH",
+    ],
     ports: () => [],
     stopDeadlineMs: () => 30_000,
   },

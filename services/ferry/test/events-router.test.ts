@@ -1,7 +1,7 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ROUTER_CONSUMER, createRouter } from "@ferry/router";
-import { Streams, type FunctionSpec } from "@ferry/contracts";
+import { Streams, type FunctionSpecInput } from "@ferry/contracts";
 import { createLogger, freePort } from "@ferry/runtime";
 import {
   spawnTs,
@@ -23,7 +23,7 @@ let stack: Stack;
 const children: TsProcess[] = [];
 
 /** A function served by the sink at `/<name>`, subscribed to `triggers`. */
-function sinkFunction(name: string, triggers: string[]): FunctionSpec {
+function sinkFunction(name: string, triggers: string[]): FunctionSpecInput {
   return { name, queue: "default", url: `${sink.url}/${name}`, env: {}, timeout: 10_000, triggers };
 }
 

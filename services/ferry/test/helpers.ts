@@ -3,11 +3,12 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import {
+  FunctionSpec,
   Streams,
   encodeEvent,
   eventMsgId,
   eventSubject,
-  type FunctionSpec,
+  type FunctionSpecInput,
 } from "@ferry/contracts";
 import { toMsgHdrs, type NatsConnection } from "@ferry/jetstream";
 
@@ -16,13 +17,13 @@ export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "fixtures"
 
 /** Spec of the recorder fixture, run behind the watchdog, logging runs to `runLog`. */
 export function recorderSpec(name: string, runLog: string, queue = "default"): FunctionSpec {
-  return {
+  return FunctionSpec.parse({
     name,
     queue,
     watchdog: { fprocess: "node recorder.js", mode: "http" },
     env: { RUN_LOG: runLog },
     timeout: 30_000,
-  };
+  });
 }
 
 /** How many times each call id ran, from a recorder's run log. */
@@ -87,9 +88,16 @@ export interface Run {
 export function flakySpec(
   name: string,
   url: string,
-  overrides: Partial<FunctionSpec> = {},
+  overrides: Partial<FunctionSpecInput> = {},
 ): FunctionSpec {
-  return { name, queue: "default", url, env: {}, timeout: 30_000, ...overrides };
+  return FunctionSpec.parse({
+    name,
+    queue: "default",
+    url,
+    env: {},
+    timeout: 30_000,
+    ...overrides,
+  });
 }
 
 /** Every run from a flaky fixture's run log, in order. */

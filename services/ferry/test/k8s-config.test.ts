@@ -115,8 +115,11 @@ describe("infra/k8s", () => {
         if (replicas !== undefined) expect(replicas, d.metadata.name).toBe("3");
       }
     }
+    // The deploy Job goes through the gateway, which creates the registry bucket with its replicas.
     const job = ofKind("Job")[0]!.spec.template!.spec.containers[0]!;
-    expect(job.args?.slice(-2)).toEqual(["--replicas", "3"]);
+    expect(envOf(job).FERRY_GATEWAY_URL).toBe("http://gateway.ferry.svc:8080");
+    const gateway = ofKind("Deployment").find((d) => d.metadata.name === "gateway");
+    expect(envOf(gateway!.spec.template!.spec.containers[0]!).STREAM_REPLICAS).toBe("3");
   });
 
   test("k8s - KEDA scales on a queue consumer of FERRY_INVOKE through the NATS monitoring port", async () => {

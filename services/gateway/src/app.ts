@@ -1,10 +1,10 @@
 import type { FastifyInstance } from "fastify";
-import type { JetStreamClient } from "@nats-io/jetstream";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { Registry } from "prom-client";
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { CallbackJob } from "@ferry/contracts";
-import type { BodyStore, FunctionRegistry } from "@ferry/jetstream";
+import type { BodyStore, EndpointTable, FunctionRegistry } from "@ferry/jetstream";
 import type { AddressPolicy } from "@ferry/runtime";
 import { createStatusStore } from "./status-store.js";
 import { statusRoutes } from "./routes/status.js";
@@ -19,6 +19,9 @@ import { DlqStore } from "./dlq/store.js";
 import { IdempotencyStore } from "./idempotency.js";
 import { asyncCancelRoutes } from "./routes/async-cancel.js";
 import { systemDlqRoutes } from "./routes/system-dlq.js";
+import { functionRoutes } from "./routes/function.js";
+import { systemFunctionsRoutes } from "./routes/system-functions.js";
+import { systemInfoRoutes } from "./routes/system-info.js";
 
 /** Everything the gateway's routes need. */
 export interface GatewayAppOptions {
@@ -49,6 +52,10 @@ export interface GatewayAppOptions {
   idempotencyTtlSeconds?: number;
   /** Longest `X-Delay` / `X-Not-Before`. Default one day. */
   maxDelayMs?: number;
+  /** Ready replicas (sync invoke, function status). */
+  endpoints: EndpointTable;
+  /** For queue depths in `/system/functions` and `/system/queues`. */
+  jsm: JetStreamManager;
 }
 
 /** The gateway as a Fastify plugin: raw bodies, JSON errors, async invocation and health routes. */
@@ -91,6 +98,13 @@ export async function gatewayApp(app: FastifyInstance, opts: GatewayAppOptions):
     ...(opts.redis ? { redis: opts.redis } : {}),
   });
   systemEventsRoutes(app, opts);
+  systemFunctionsRoutes(app, { registry: opts.registry, endpoints: opts.endpoints, jsm: opts.jsm });
+  systemInfoRoutes(app, { registry: opts.registry, jsm: opts.jsm, version: "0.1.0" });
+  await app.register(functionRoutes, {
+    registry: opts.registry,
+    endpoints: opts.endpoints,
+    metrics,
+  });
   healthRoutes(app, {
     ready: opts.ready,
     registries: [opts.metricsRegistry, ...(opts.extraRegistries ?? [])],

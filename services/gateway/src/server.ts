@@ -1,5 +1,5 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
-import { jetstream } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { CALLBACK_QUEUE, type CallbackJob } from "@ferry/contracts";
@@ -9,6 +9,8 @@ import { createAddressPolicy, createRegistry, sleep } from "@ferry/runtime";
 import {
   isConnected,
   openBodyStore,
+  openEndpointTable,
+  type EndpointTable,
   type FunctionRegistry,
   type NatsConnection,
 } from "@ferry/jetstream";
@@ -49,6 +51,8 @@ export interface GatewayOptions {
   idempotencyTtlSeconds?: number;
   /** Longest `X-Delay` / `X-Not-Before`. */
   maxDelayMs?: number;
+  /** Ready replicas the provider publishes; opened (and closed) by the gateway when absent. */
+  endpoints?: EndpointTable;
 }
 
 /** A gateway: a Fastify server with Ferry's routes. */
@@ -80,7 +84,13 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const callbackQueue = opts.redis
     ? new Queue<CallbackJob>(CALLBACK_QUEUE, { connection: opts.redis })
     : undefined;
+  const endpoints =
+    opts.endpoints ?? (await openEndpointTable(opts.nc, { logger: opts.logger, kind: "gateway" }));
+  if (!opts.endpoints) app.addHook("onClose", async () => endpoints.close());
   await app.register(gatewayApp, {
+    endpoints,
+    jsm: await jetstreamManager(opts.nc),
+    ...(opts.redis ? { redis: opts.redis } : {}),
     js: jetstream(opts.nc),
     registry: opts.registry,
     metricsRegistry: opts.metricsRegistry ?? createRegistry(),

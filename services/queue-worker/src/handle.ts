@@ -1,7 +1,12 @@
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import { CallStatus, decodeInvocation, type FunctionSpec, type Invocation } from "@ferry/contracts";
-import { fromMsgHdrs, type BodyStore, type FunctionRegistry } from "@ferry/jetstream";
+import {
+  fromMsgHdrs,
+  type BodyStore,
+  type EndpointLease,
+  type FunctionRegistry,
+} from "@ferry/jetstream";
 import { bodyOf } from "./body.js";
 import type { CancelWatch } from "./cancel.js";
 import type { Dispatch, DispatchResult } from "./dispatch.js";
@@ -33,8 +38,8 @@ export interface CallDeps {
   parking: Parking;
   limiter: FunctionLimiter;
   cancels: CancelWatch;
-  /** Where a function is served now; undefined when no replica is ready. */
-  resolveEndpoint: (spec: FunctionSpec) => string | undefined;
+  /** A replica for one call (waiting for one to start if needed); undefined when none came. */
+  acquireEndpoint: (spec: FunctionSpec, signal: AbortSignal) => Promise<EndpointLease | undefined>;
   /** Retry policy for what a function's spec leaves out. */
   retryDefaults: ResolvedRetryPolicy;
   /** Waits longer than this leave the consumer (parked in Redis) instead of a NAK with delay. */
@@ -148,25 +153,31 @@ async function dispatchOnce(
   slot: Slot | undefined,
 ): Promise<DispatchResult> {
   const { msg, inv, spec, attempt, policy } = call;
-  const endpoint = spec ? deps.resolveEndpoint(spec) : undefined;
+  // Scale from zero: the lease is held while the provider starts a replica.
+  const endpoint = spec
+    ? await withLease(msg, deps.ackWaitMs, () => deps.acquireEndpoint(spec, signal))
+    : undefined;
   if (!spec || !endpoint) {
     return { kind: "unreachable", error: "no ready replica of the function", durationMs: 0 };
   }
   const fn = { function_name: inv.function };
-  const body = await bodyOf(msg, deps.bodies);
   const result = await withLease(
     msg,
     deps.ackWaitMs,
-    () => {
+    async () => {
       deps.metrics.inflight.inc(fn);
-      return deps.dispatch
-        .call(endpoint, inv, body, {
+      try {
+        const body = await bodyOf(msg, deps.bodies);
+        return await deps.dispatch.call(endpoint.url, inv, body, {
           timeoutMs: spec.timeout,
           attempt,
           maxAttempts: policy.attempts,
           signal,
-        })
-        .finally(() => deps.metrics.inflight.dec(fn));
+        });
+      } finally {
+        endpoint.release();
+        deps.metrics.inflight.dec(fn);
+      }
     },
     () => slot?.refresh(),
   );

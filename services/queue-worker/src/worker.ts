@@ -13,8 +13,11 @@ import {
 import {
   DEFAULT_CONSUMER_SETTINGS,
   openBodyStore,
+  openEndpointTable,
   provisionQueueConsumer,
   type ConsumerSettings,
+  type EndpointLease,
+  type EndpointTable,
   type FunctionRegistry,
   type NatsConnection,
 } from "@ferry/jetstream";
@@ -55,8 +58,12 @@ export interface QueueWorkerOptions {
   statusTtlSeconds?: number;
   /** Largest result stored for lookup, bytes. Default 1 MiB. */
   maxStoredResultBytes?: number;
-  /** Where a function is served now. Default: the spec's `url`. */
+  /** Where a function is served now, before the provider's replicas. Default: none. */
   resolveEndpoint?: (spec: FunctionSpec) => string | undefined;
+  /** Ready replicas the provider publishes; opened (and closed) by the worker when absent. */
+  endpoints?: EndpointTable;
+  /** Longest wait for a replica of a function scaled to zero. Default 30 s. */
+  scaleFromZeroWaitMs?: number;
   metricsRegistry?: Registry;
   /** Names this worker in call records. Default host name and pid. */
   workerId?: string;
@@ -96,6 +103,8 @@ export async function createQueueWorker(opts: QueueWorkerOptions): Promise<Queue
   const parking = new Parking({ bullRedis: opts.bullRedis, js, logger, ttlSeconds });
   const cancels = new CancelWatch(opts.nc, opts.redis, logger);
   const dispatch = new Dispatch();
+  const endpoints =
+    opts.endpoints ?? (await openEndpointTable(opts.nc, { logger, kind: "worker" }));
   const bodies = await openBodyStore(opts.nc, { replicas: opts.replicas ?? 1 });
   const deps: QueueLoopDeps = {
     js,
@@ -124,7 +133,7 @@ export async function createQueueWorker(opts: QueueWorkerOptions): Promise<Queue
     limiter: new FunctionLimiter(opts.redis, opts.slotTtlMs ?? 15_000),
     cancels,
     logger,
-    resolveEndpoint: opts.resolveEndpoint ?? ((spec: FunctionSpec) => spec.url),
+    acquireEndpoint: endpointSource(opts, endpoints),
     retryDefaults: { ...DEFAULT_RETRY, ...opts.retry },
     parkAfterMs: opts.parkAfterMs ?? 30_000,
     maxInflight: opts.maxInflight ?? 100,
@@ -164,6 +173,7 @@ export async function createQueueWorker(opts: QueueWorkerOptions): Promise<Queue
       await parking.close();
       await callbacks.close();
       await dispatch.close();
+      if (!opts.endpoints) await endpoints.close();
     },
   };
 }
@@ -172,5 +182,21 @@ function subjectCounts(jsm: JetStreamManager) {
   return async (stream: string): Promise<Record<string, number>> => {
     const info = await jsm.streams.info(stream, { subjects_filter: ">" });
     return info.state.subjects ?? {};
+  };
+}
+
+/** A fixed endpoint first, then a provider replica (started on demand), then the spec's `url`. */
+function endpointSource(
+  opts: QueueWorkerOptions,
+  endpoints: EndpointTable,
+): (spec: FunctionSpec, signal: AbortSignal) => Promise<EndpointLease | undefined> {
+  const fixed = (url: string | undefined): EndpointLease | undefined =>
+    url ? { url, release: () => {} } : undefined;
+  return async (spec, signal) => {
+    const given = fixed(opts.resolveEndpoint?.(spec));
+    if (given) return given;
+    if (!spec.watchdog) return fixed(spec.url);
+    const waitMs = Math.min(opts.scaleFromZeroWaitMs ?? 30_000, spec.timeout);
+    return endpoints.acquire(spec.name, { waitMs, signal });
   };
 }

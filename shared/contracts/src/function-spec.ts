@@ -97,9 +97,21 @@ export const FunctionSpec = z
     maxAge: durationMs.optional(),
     /** Calls of this function running at once across all workers. */
     concurrency: z.number().int().min(1).max(100_000).optional(),
+    /** Replicas kept running even when idle; 0 lets the function scale to zero. */
+    minReplicas: z.number().int().min(0).max(100).default(1),
+    /** Most replicas the provider runs. */
+    maxReplicas: z.number().int().min(1).max(100).default(4),
+    /** Calls (queued or running) one replica is expected to carry; more adds replicas. */
+    targetInflight: z.number().int().min(1).max(100_000).default(10),
+    /** Time without calls before a function with `minReplicas: 0` is scaled to zero. */
+    idleTimeout: durationMs.default(300_000),
   })
   .refine((f) => (f.url === undefined) !== (f.watchdog === undefined), {
     message: "set exactly one of `url` and `watchdog`",
+  })
+  .refine((f) => f.minReplicas <= f.maxReplicas, {
+    message: "`minReplicas` must not be above `maxReplicas`",
+    path: ["minReplicas"],
   });
 export type FunctionSpec = z.infer<typeof FunctionSpec>;
 export type FunctionSpecInput = z.input<typeof FunctionSpec>;

@@ -16,6 +16,10 @@ describe("functions file", () => {
           watchdog: { fprocess: "node server.js", mode: "http" },
           env: {},
           timeout: 30_000,
+          minReplicas: 1,
+          maxReplicas: 4,
+          targetInflight: 10,
+          idleTimeout: 300_000,
         },
       ],
     });

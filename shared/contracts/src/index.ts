@@ -2,6 +2,8 @@ export {
   Streams,
   Subjects,
   FUNCTIONS_BUCKET,
+  ENDPOINTS_BUCKET,
+  ProviderSubjects,
   CALLBACK_QUEUE,
   DEFAULT_QUEUE,
   invokeSubject,

@@ -12,6 +12,17 @@ export type Streams = (typeof Streams)[keyof typeof Streams];
 /** NATS KV bucket that holds the function registry. */
 export const FUNCTIONS_BUCKET = "ferry_functions";
 
+/** NATS KV bucket where the provider publishes ready replicas (`r.<fn>.<id>`) and scale state (`s.<fn>`). */
+export const ENDPOINTS_BUCKET = "ferry_endpoints";
+
+/** Core NATS subjects between workers, the gateway and the provider (not stored). */
+export const ProviderSubjects = {
+  /** `ferry.provider.wake.<fn>`: a call is waiting for a function with no ready replica. */
+  Wake: "ferry.provider.wake",
+  /** `ferry.provider.load.<fn>`: a worker's or gateway's calls running now, sent every second. */
+  Load: "ferry.provider.load",
+} as const;
+
 /** BullMQ queue of callback deliveries. */
 export const CALLBACK_QUEUE = "ferry-callbacks";
 

@@ -7,9 +7,17 @@ export {
   DEFAULT_CONSUMER_SETTINGS,
 } from "./provision.js";
 export { openFunctionRegistry } from "./registry.js";
+export { openEndpointTable, openEndpointsBucket } from "./endpoints.js";
 export { toMsgHdrs, fromMsgHdrs } from "./headers.js";
 export { openBodyStore } from "./bodies.js";
 export type { ConnectOptions, NatsConnection } from "./connect.js";
 export type { StreamSettings, ConsumerSettings } from "./provision.js";
 export type { FunctionRegistry, RegistryOptions } from "./registry.js";
 export type { BodyStore, BodyStoreOptions } from "./bodies.js";
+export type {
+  Endpoint,
+  EndpointLease,
+  EndpointTable,
+  EndpointTableOptions,
+  ScaleState,
+} from "./endpoints.js";

@@ -1,7 +1,7 @@
 import { Kvm, type KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import { FUNCTIONS_BUCKET, FunctionSpec } from "@ferry/contracts";
+import { FUNCTIONS_BUCKET, FunctionSpec, type FunctionSpecInput } from "@ferry/contracts";
 
 /** The function registry: the KV bucket `ferry_functions`, watched and mirrored in memory. */
 export interface FunctionRegistry {
@@ -10,7 +10,7 @@ export interface FunctionRegistry {
   /** Every registered function. */
   list(): FunctionSpec[];
   /** Stores a spec (create or replace); every watching service sees it shortly after. */
-  put(spec: FunctionSpec): Promise<void>;
+  put(spec: FunctionSpecInput): Promise<void>;
   /** Removes a function. */
   remove(name: string): Promise<void>;
   /** Calls `fn` after every change seen by the watcher. Returns an unsubscribe function. */
@@ -59,7 +59,11 @@ export async function openFunctionRegistry(
   return {
     get: (name) => specs.get(name),
     list: () => [...specs.values()],
-    put: async (spec) => void (await kv.put(spec.name, JSON.stringify(spec))),
+    // Validated and completed with defaults here, so every reader sees a whole spec.
+    put: async (spec) => {
+      const whole = FunctionSpec.parse(spec);
+      await kv.put(whole.name, JSON.stringify(whole));
+    },
     remove: async (name) => void (await kv.delete(name)),
     onChange(fn) {
       listeners.add(fn);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { Streams, queueConsumerName, type FunctionSpec } from "@ferry/contracts";
+import { FunctionSpec, Streams, queueConsumerName } from "@ferry/contracts";
 import { createLogger } from "@ferry/runtime";
 import { startNats, type ServerHandle } from "@ferry/testkit";
 import {
@@ -53,13 +53,13 @@ describe("jetstream", () => {
     const a = await openFunctionRegistry(nc, { logger });
     const nc2 = await connectNats({ servers: nats.url, name: "test2", logger });
     const b = await openFunctionRegistry(nc2, { logger });
-    const spec: FunctionSpec = {
+    const spec = FunctionSpec.parse({
       name: "echo",
       queue: "default",
       url: "http://127.0.0.1:1/",
       env: {},
       timeout: 1000,
-    };
+    });
     const seen = new Promise<void>((resolve) => b.onChange((name) => name === "echo" && resolve()));
     await a.put(spec);
     await seen;

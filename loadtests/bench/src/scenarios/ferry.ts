@@ -118,6 +118,10 @@ export async function ferryScenarios(
       url: ferry.fn.url,
       env: {},
       timeout: 30_000,
+      minReplicas: 1,
+      maxReplicas: 1,
+      targetInflight: 10,
+      idleTimeout: 300_000,
     });
     await registry.close();
     await waitHttp(`${ferry.gateway.url}/readyz`);

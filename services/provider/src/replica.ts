@@ -16,17 +16,28 @@ export interface Replica {
 
 const here = dirname(fileURLToPath(import.meta.url));
 const fromSource = import.meta.url.endsWith(".ts");
-const WATCHDOG_MAIN = resolve(here, "../../watchdog", fromSource ? "src/main.ts" : "dist/main.js");
-// From source the watchdog runs through tsx, whatever runs this process (tsx, vitest).
-const NODE_ARGS = fromSource
-  ? ["--import", import.meta.resolve("tsx"), "--conditions=@ferry/source"]
-  : [];
+// From source the watchdog runs through tsx, whatever runs this process (tsx, vitest), unless
+// `compiled` asks for its build (faster cold starts; needs `npm run build` first).
+const sourceEntry = (): string[] => [
+  "--import",
+  import.meta.resolve("tsx"),
+  "--conditions=@ferry/source",
+  resolve(here, "../../watchdog/src/main.ts"),
+];
+const compiledEntry = (): string[] => [resolve(here, "../../watchdog/dist/main.js")];
+
+/** Options of {@link startReplica}. */
+export interface ReplicaOptions {
+  /** Run the compiled watchdog (`dist/`) even when this process runs from source. */
+  compiled?: boolean;
+}
 
 /** Starts a watchdog for a function spec (relative paths from `baseDir`) and waits until it is ready. */
 export async function startReplica(
   spec: FunctionSpec,
   baseDir: string,
   logger: Logger,
+  opts: ReplicaOptions = {},
 ): Promise<Replica> {
   const wd = spec.watchdog;
   if (!wd) throw new Error(`function ${spec.name} has no watchdog settings`);
@@ -48,7 +59,8 @@ export async function startReplica(
   if (wd.mode === "http") env.upstream_url = wd.upstreamUrl ?? `http://127.0.0.1:${upstreamPort}`;
   if (wd.staticPath) env.static_path = resolve(baseDir, wd.staticPath);
   if (wd.poolSize !== undefined) env.pool_size = String(wd.poolSize);
-  const child = spawn(process.execPath, [...NODE_ARGS, WATCHDOG_MAIN], {
+  const args = fromSource && !opts.compiled ? sourceEntry() : compiledEntry();
+  const child = spawn(process.execPath, args, {
     cwd: resolve(baseDir, wd.workdir ?? "."),
     env,
     stdio: ["ignore", "inherit", "inherit"],
@@ -81,7 +93,7 @@ async function waitReady(url: string, child: ChildProcess, name: string): Promis
     } catch {
       // not listening yet
     }
-    await sleep(50);
+    await sleep(10);
   }
   child.kill("SIGKILL");
   throw new Error(`function ${name} was not ready after 30 s`);

@@ -1,0 +1,133 @@
+import { randomUUID } from "node:crypto";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { Agent, errors, type Dispatcher } from "undici";
+import {
+  FerryError,
+  HttpHeaders,
+  NAME_PATTERN,
+  UNFORWARDED_HEADERS,
+  type FunctionSpec,
+} from "@ferry/contracts";
+import type { EndpointLease, EndpointTable, FunctionRegistry } from "@ferry/jetstream";
+import type { GatewayMetrics } from "../metrics.js";
+
+/** What the sync invoke route needs. */
+export interface FunctionRouteOptions {
+  registry: FunctionRegistry;
+  endpoints: EndpointTable;
+  metrics: GatewayMetrics;
+  /** Longest wait for a replica of a function scaled to zero. Default 30 s. */
+  scaleFromZeroWaitMs?: number;
+}
+
+type Params = { name: string; "*"?: string };
+
+const NO_BODY = new Set(["GET", "HEAD", "OPTIONS", "DELETE"]);
+const UNRETURNED = new Set(["connection", "keep-alive", "transfer-encoding", "content-length"]);
+
+/** `ANY /function/:name[/*]`: a sync call, streamed both ways to a ready replica. */
+export async function functionRoutes(
+  app: FastifyInstance,
+  opts: FunctionRouteOptions,
+): Promise<void> {
+  // Bodies stream through untouched: the parser does not read them (this plugin's scope only).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", (_req, _payload, done) => done(null, undefined));
+  const agent = new Agent({ keepAliveTimeout: 30_000, connections: 256 });
+  app.addHook("onClose", async () => agent.close());
+  const handler = (
+    req: FastifyRequest<{ Params: Params }>,
+    reply: FastifyReply,
+  ): Promise<unknown> => invoke(req, reply, opts, agent);
+  app.all<{ Params: Params }>("/function/:name", handler);
+  app.all<{ Params: Params }>("/function/:name/*", handler);
+}
+
+async function invoke(
+  req: FastifyRequest<{ Params: Params }>,
+  reply: FastifyReply,
+  opts: FunctionRouteOptions,
+  agent: Agent,
+): Promise<unknown> {
+  const name = req.params.name;
+  const spec = NAME_PATTERN.test(name) ? opts.registry.get(name) : undefined;
+  if (!spec) throw new FerryError("FunctionNotFound", `function "${name}" not found`);
+  const length = Number(req.headers["content-length"] ?? 0);
+  if (spec.maxBodyBytes !== undefined && length > spec.maxBodyBytes) {
+    throw new FerryError("PayloadTooLarge", `the body is over ${spec.maxBodyBytes} bytes`);
+  }
+  const callId = randomUUID();
+  const log = req.log.child({ callId, function: name });
+  const count = (code: number): void =>
+    void opts.metrics.invocations.inc({ function_name: name, code: String(code) });
+  const lease = await endpointFor(spec, opts);
+  if (!lease) {
+    count(503);
+    reply.header("retry-after", "1");
+    throw new FerryError("Unavailable", `no ready replica of "${name}"`);
+  }
+  const abort = new AbortController();
+  reply.raw.once("close", () => reply.raw.writableFinished || abort.abort());
+  let res: Dispatcher.ResponseData;
+  try {
+    res = await agent.request({
+      origin: new URL(lease.url).origin,
+      path: joinPath(new URL(lease.url).pathname, req.params["*"] ?? "") + queryOf(req.url),
+      method: req.method as Dispatcher.HttpMethod,
+      headers: forwarded(req, callId),
+      body: NO_BODY.has(req.method) ? null : req.raw,
+      headersTimeout: spec.timeout,
+      bodyTimeout: spec.timeout,
+      signal: abort.signal,
+    });
+  } catch (err) {
+    lease.release();
+    const timedOut = err instanceof errors.HeadersTimeoutError;
+    count(timedOut ? 504 : 502);
+    log.warn({ err }, "sync call failed");
+    if (timedOut) throw new FerryError("Timeout", `"${name}" did not answer in ${spec.timeout} ms`);
+    throw new FerryError("BadGateway", `"${name}" could not be reached`);
+  }
+  res.body.once("close", () => lease.release());
+  res.body.once("error", (err) => log.warn({ err }, "sync response stream failed"));
+  count(res.statusCode);
+  reply.code(res.statusCode);
+  for (const [key, value] of Object.entries(res.headers)) {
+    if (value !== undefined && !UNRETURNED.has(key)) reply.header(key, value);
+  }
+  reply.header(HttpHeaders.CallId, callId);
+  return reply.send(res.body);
+}
+
+/** A fixed `url`, or a provider replica (asking for one and waiting when none is ready). */
+async function endpointFor(
+  spec: FunctionSpec,
+  opts: FunctionRouteOptions,
+): Promise<EndpointLease | undefined> {
+  if (!spec.watchdog) return spec.url ? { url: spec.url, release: () => {} } : undefined;
+  const waitMs = Math.min(opts.scaleFromZeroWaitMs ?? 30_000, spec.timeout);
+  return opts.endpoints.acquire(spec.name, { waitMs });
+}
+
+function forwarded(req: FastifyRequest, callId: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(req.headers)) {
+    if (value === undefined || UNFORWARDED_HEADERS.has(key)) continue;
+    out[key] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  for (const key of ["content-length", "traceparent", "tracestate"]) {
+    const value = req.headers[key];
+    if (typeof value === "string") out[key] = value;
+  }
+  out[HttpHeaders.CallId] = callId;
+  return out;
+}
+
+function joinPath(base: string, rest: string): string {
+  return `${base.replace(/\/+$/, "")}/${rest}`;
+}
+
+function queryOf(url: string): string {
+  const i = url.indexOf("?");
+  return i < 0 ? "" : url.slice(i);
+}
