@@ -132,10 +132,13 @@ describe("infra/k8s", () => {
     }
   });
 
-  test("k8s - every Deployment has a PodDisruptionBudget and stream replicas are 3", () => {
+  test("k8s - every Deployment selects its own pods, has a PodDisruptionBudget, and stream replicas are 3", () => {
     const pdbs = ofKind("PodDisruptionBudget");
     for (const d of ofKind("Deployment")) {
       const labels = d.spec.template!.metadata.labels;
+      // A Deployment whose selector misses its own pods is refused by the API server.
+      const selector = d.spec.selector as { matchLabels: Record<string, string> };
+      expect(labels, d.metadata.name).toMatchObject(selector.matchLabels);
       const covered = pdbs.some((p) =>
         Object.entries(
           (p.spec.selector as { matchLabels: Record<string, string> }).matchLabels,
