@@ -2,6 +2,8 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
+import { topicMatches } from "@ferry/contracts";
+import { Duration } from "@ferry/runtime";
 import { REPO_ROOT } from "@ferry/testkit";
 import { loadFunctionsFile } from "../src/index.js";
 import {
@@ -12,6 +14,7 @@ import {
   unknownVars,
   watchdogTarget,
   type Env,
+  type Launch,
 } from "./deploy-targets.js";
 
 interface ComposeService {
@@ -24,6 +27,7 @@ interface ComposeService {
   depends_on?: Record<string, { condition: string }>;
   volumes?: string[];
   stop_grace_period?: string;
+  restart?: string;
 }
 
 const compose = readYaml("docker-compose.yml")[0] as { services: Record<string, ComposeService> };
@@ -34,27 +38,79 @@ const fromServicesImage = services.filter(([, s]) => s.image === "ferry:dev");
 const functions = services.filter(([, s]) => isFunction(s));
 const hasCommand = (cmd: string): boolean => spawnSync(cmd, ["--version"]).status === 0;
 
-/** The port of the first URL in a healthcheck's command. */
-const healthPort = (s: ComposeService): number =>
-  Number(/127\.0\.0\.1:(\d+)/.exec(s.healthcheck?.test.join(" ") ?? "")?.[1]);
+/** The port and path of the first URL in a healthcheck's command. */
+const healthUrl = (s: ComposeService): { port: number; path: string } => {
+  const m = /127\.0\.0\.1:(\d+)(\/[^'"\s]*)?/.exec(s.healthcheck?.test.join(" ") ?? "");
+  return { port: Number(m?.[1]), path: m?.[2] ?? "" };
+};
+const healthPort = (s: ComposeService): number => healthUrl(s).port;
+
+/** How compose starts a service: its environment, arguments and bind-mounted repository files. */
+const launchOf = (s: ComposeService, env: Env = s.environment ?? {}): Launch => ({
+  env,
+  args: s.command?.slice(1) ?? [],
+  file: (path) =>
+    (s.volumes ?? [])
+      .map((v) => v.split(":"))
+      .find(([from, to]) => from?.startsWith("./") && to === path)?.[0]
+      ?.slice(2),
+});
 
 describe("docker-compose.yml", () => {
   test("compose - every services-image command is a real service entry whose variables and ports match its config", () => {
     expect(fromServicesImage.map(([n]) => n).sort()).toEqual(
-      ["callbacks", "functions-deploy", "gateway", "queue-worker"].sort(),
+      [
+        "callbacks",
+        "connector-cron",
+        "connector-webhook",
+        "functions-deploy",
+        "gateway",
+        "queue-worker",
+        "router",
+      ].sort(),
     );
     for (const [name, s] of fromServicesImage) {
       const entry = s.command?.[0] ?? "";
       const target = SERVICE_TARGETS[entry];
       expect(target, `${name}: ${entry}`).toBeDefined();
       expect(inRepo(target!.source), target!.source).toBe(true);
-      const env = s.environment ?? {};
-      expect(unknownVars(env, target!.known), name).toEqual([]);
-      const ports = target!.ports(env);
+      const launch = launchOf(s);
+      expect(unknownVars(target!, launch), name).toEqual([]);
+      const ports = target!.ports(launch);
       for (const published of s.ports ?? []) {
         expect(ports, `${name} publishes ${published}`).toContain(Number(published.split(":")[1]));
       }
       if (s.healthcheck) expect(ports, `${name} healthcheck`).toContain(healthPort(s));
+    }
+  });
+
+  test("compose - long-running services are ready on /readyz and stop within their grace period", () => {
+    for (const [name, s] of fromServicesImage.filter(([, s]) => s.restart !== "no")) {
+      expect(healthUrl(s).path, `${name} healthcheck`).toBe("/readyz");
+      const target = SERVICE_TARGETS[s.command?.[0] ?? ""]!;
+      const graceMs = Duration.parse(s.stop_grace_period ?? "10s");
+      expect(graceMs, `${name} stop_grace_period`).toBeGreaterThan(
+        target.stopDeadlineMs(launchOf(s)),
+      );
+    }
+  });
+
+  test("compose - services that use NATS wait for the gateway, which provisions the streams", () => {
+    for (const [name, s] of fromServicesImage.filter(([n]) => n !== "gateway")) {
+      if (!s.environment?.NATS_URL) continue;
+      expect(s.depends_on?.gateway?.condition, name).toBe("service_healthy");
+    }
+  });
+
+  test("compose - every connector topic invokes a function through its triggers", async () => {
+    const specs = await loadFunctionsFile(join(REPO_ROOT, "infra/compose/functions.yaml"));
+    const topics = fromServicesImage.flatMap(
+      ([, s]) => SERVICE_TARGETS[s.command?.[0] ?? ""]?.topics?.(launchOf(s)) ?? [],
+    );
+    expect(topics.length).toBeGreaterThan(0);
+    for (const topic of topics) {
+      const subscribed = specs.filter((f) => f.triggers?.some((p) => topicMatches(p, topic)));
+      expect(subscribed.length, topic).toBeGreaterThan(0);
     }
   });
 
@@ -98,7 +154,7 @@ describe("docker-compose.yml", () => {
       expect(s, target).toBeDefined();
       const ports = isFunction(s!)
         ? watchdogTarget(s!.environment ?? {}).ports
-        : SERVICE_TARGETS[s!.command![0]!]!.ports(s!.environment ?? {});
+        : SERVICE_TARGETS[s!.command![0]!]!.ports(launchOf(s!));
       expect(ports, target).toContain(Number(port));
     }
     for (const spec of await loadFunctionsFile(join(REPO_ROOT, "infra/compose/functions.yaml"))) {
@@ -117,14 +173,19 @@ describe("docker-compose.yml", () => {
       const target = SERVICE_TARGETS[s.command?.[0] ?? base?.command?.[0] ?? ""];
       if (!target) continue; // a NATS node
       const env = { ...base?.environment, ...s.environment };
-      expect(unknownVars(env, target.known), name).toEqual([]);
-      target.ports(env);
+      const launch = launchOf({ ...base, ...s }, env);
+      expect(unknownVars(target, launch), name).toEqual([]);
+      target.ports(launch);
       for (const url of env.NATS_URL?.split(",") ?? []) {
         expect(nodes.has(hostPort(url).host), `${name}: ${url}`).toBe(true);
       }
       if (env.STREAM_REPLICAS) expect(env.STREAM_REPLICAS).toBe("3");
     }
     expect(override.services["functions-deploy"]?.command?.slice(-2)).toEqual(["--replicas", "3"]);
+    // Every client of NATS must know every node, or it cannot fail over.
+    for (const [name] of fromServicesImage.filter(([, svc]) => svc.environment?.NATS_URL)) {
+      expect(override.services[name]?.environment?.NATS_URL?.split(","), name).toHaveLength(3);
+    }
   });
 
   test.skipIf(!hasCommand("docker-compose"))(

@@ -1,56 +1,130 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseAllDocuments } from "yaml";
+import { parseArgs } from "node:util";
+import { parse, parseAllDocuments } from "yaml";
 import type { z } from "zod";
 import { REPO_ROOT } from "@ferry/testkit";
 import { GatewayConfig } from "@ferry/gateway";
 import { WorkerConfig } from "@ferry/queue-worker";
 import { CallbacksConfig } from "@ferry/callbacks";
+import { RouterConfig } from "@ferry/router";
+import { ConnectorEnv, type ConnectorDefinition } from "@ferry/connector-sdk";
+import { cronConnector } from "@ferry/cron-connector";
+import { webhookConnector } from "@ferry/webhook-connector";
 import { loadConfig as loadWatchdogConfig } from "@ferry/watchdog";
 
 /** Environment variables as a deployment sets them. */
 export type Env = Record<string, string>;
 
+/** How a deployment starts an entry of the services image. */
+export interface Launch {
+  /** Environment variables as set (a value taken from a Secret is a placeholder). */
+  env: Env;
+  /** Command-line arguments after the entry. */
+  args: string[];
+  /** The repository path of the file the deployment provides at a container path, if any. */
+  file(containerPath: string): string | undefined;
+}
+
 /** What a deployment may run from the services image, and how to check its settings. */
 export interface ServiceTarget {
   /** The entry's TypeScript source, which must exist. */
   source: string;
-  /** Every environment variable the entry reads. */
-  known: string[];
-  /** Validates an environment (throws on a bad value) and returns the ports it listens on. */
-  ports(env: Env): number[];
+  /** Every environment variable the entry reads when launched so. */
+  known(launch: Launch): string[];
+  /** Validates a launch (throws on a bad value or file) and returns the ports it listens on. */
+  ports(launch: Launch): number[];
   /** How long the process may take to stop after SIGTERM, in ms. */
-  stopDeadlineMs(env: Env): number;
+  stopDeadlineMs(launch: Launch): number;
+  /** Topics a connector publishes on, from its config file. */
+  topics?(launch: Launch): string[];
 }
 
 const keys = (schema: z.ZodObject): string[] => Object.keys(schema.shape);
+
+/**
+ * A connector entry: its process variables (ConnectorEnv) plus its config file, validated by the
+ * connector's own schema and built into a source as its process would (which fails when a
+ * secret the file names is not set).
+ */
+function connectorTarget<C extends { source?: string | undefined }>(
+  def: ConnectorDefinition<C>,
+  of: {
+    listens: (config: C) => number[];
+    secrets: (config: C) => string[];
+    topics: (config: C) => string[];
+  },
+): ServiceTarget {
+  const configOf = (launch: Launch): C => {
+    const { values } = parseArgs({
+      args: launch.args,
+      options: { config: { type: "string", short: "c" } },
+      strict: false,
+    });
+    const path = typeof values.config === "string" ? values.config : launch.env.CONNECTOR_CONFIG;
+    const file = path === undefined ? undefined : launch.file(path);
+    if (!file) throw new Error(`${def.kind} connector: no repository file at ${path}`);
+    return def.schema.parse(parse(readFileSync(join(REPO_ROOT, file), "utf8")));
+  };
+  return {
+    source: `connectors/${def.kind}/src/main.ts`,
+    known: (launch) => [...keys(ConnectorEnv), ...of.secrets(configOf(launch))],
+    ports: (launch) => {
+      const env = ConnectorEnv.parse(launch.env);
+      const config = configOf(launch);
+      def.create(config, launch.env);
+      return [env.HEALTH_PORT, ...of.listens(config)];
+    },
+    // run.ts uses onShutdown's default deadline.
+    stopDeadlineMs: () => 30_000,
+    topics: (launch) => of.topics(configOf(launch)),
+  };
+}
 
 /** The services image's entries, by the path a deployment passes to `node`. */
 export const SERVICE_TARGETS: Record<string, ServiceTarget> = {
   "services/gateway/dist/main.js": {
     source: "services/gateway/src/main.ts",
-    known: keys(GatewayConfig),
-    ports: (env) => [GatewayConfig.parse(env).PORT],
+    known: () => keys(GatewayConfig),
+    ports: ({ env }) => [GatewayConfig.parse(env).PORT],
     // main.ts uses onShutdown's default deadline.
     stopDeadlineMs: () => 30_000,
   },
   "services/queue-worker/dist/main.js": {
     source: "services/queue-worker/src/main.ts",
-    known: keys(WorkerConfig),
-    ports: (env) => [WorkerConfig.parse(env).HEALTH_PORT],
+    known: () => keys(WorkerConfig),
+    ports: ({ env }) => [WorkerConfig.parse(env).HEALTH_PORT],
     // main.ts: SHUTDOWN_DEADLINE for running calls, then 5 s to close connections.
-    stopDeadlineMs: (env) => WorkerConfig.parse(env).SHUTDOWN_DEADLINE + 5_000,
+    stopDeadlineMs: ({ env }) => WorkerConfig.parse(env).SHUTDOWN_DEADLINE + 5_000,
   },
   "services/callbacks/dist/main.js": {
     source: "services/callbacks/src/main.ts",
-    known: keys(CallbacksConfig),
-    ports: (env) => [CallbacksConfig.parse(env).HEALTH_PORT],
+    known: () => keys(CallbacksConfig),
+    ports: ({ env }) => [CallbacksConfig.parse(env).HEALTH_PORT],
     stopDeadlineMs: () => 30_000,
   },
+  "services/router/dist/main.js": {
+    source: "services/router/src/main.ts",
+    known: () => keys(RouterConfig),
+    ports: ({ env }) => [RouterConfig.parse(env).HEALTH_PORT],
+    // main.ts uses onShutdown's default deadline (fan-outs in flight get 10 s of it).
+    stopDeadlineMs: () => 30_000,
+  },
+  "connectors/cron/dist/main.js": connectorTarget(cronConnector, {
+    listens: () => [],
+    secrets: () => [],
+    topics: (c) => Object.values(c.schedules).map((s) => s.topic),
+  }),
+  "connectors/webhook/dist/main.js": connectorTarget(webhookConnector, {
+    // Only a server bound to every interface is reachable from outside its container.
+    listens: (c) => (c.host === "0.0.0.0" || c.host === "::" ? [c.port] : []),
+    secrets: (c) => Object.values(c.hooks).flatMap((h) => h.verify.secretEnv ?? []),
+    topics: (c) => Object.values(c.hooks).map((h) => h.topic),
+  }),
   "services/ferry/dist/main.js": {
     source: "services/ferry/src/main.ts",
     // cli.ts and the gateway client commands read these directly.
-    known: [
+    known: () => [
       "NATS_URL",
       "REDIS_URL",
       "PORT",
@@ -97,7 +171,8 @@ export function hostPort(url: string): { host: string; port: number } {
   return { host: u.hostname, port: Number(u.port) || (defaults[u.protocol] ?? 0) };
 }
 
-/** Every key of an environment that the target does not read. */
-export function unknownVars(env: Env, known: string[]): string[] {
-  return Object.keys(env).filter((k) => !known.includes(k));
+/** Every key of a launch's environment that its target does not read. */
+export function unknownVars(target: ServiceTarget, launch: Launch): string[] {
+  const known = target.known(launch);
+  return Object.keys(launch.env).filter((k) => !known.includes(k));
 }

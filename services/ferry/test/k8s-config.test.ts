@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { Streams, queueConsumerName } from "@ferry/contracts";
+import { Streams, queueConsumerName, topicMatches } from "@ferry/contracts";
 import { REPO_ROOT } from "@ferry/testkit";
 import { loadFunctionsFile } from "../src/index.js";
 import {
@@ -11,6 +11,7 @@ import {
   readYaml,
   unknownVars,
   watchdogTarget,
+  type Launch,
 } from "./deploy-targets.js";
 
 interface Probe {
@@ -19,14 +20,16 @@ interface Probe {
 interface Container {
   image: string;
   args?: string[];
-  env?: Array<{ name: string; value: string }>;
+  env?: Array<{ name: string; value?: string; valueFrom?: unknown }>;
   ports?: Array<{ name: string; containerPort: number }>;
+  volumeMounts?: Array<{ name: string; mountPath: string }>;
   readinessProbe?: Probe;
   lifecycle?: { preStop?: { exec?: { command: string[] } } };
 }
 interface PodSpec {
   terminationGracePeriodSeconds?: number;
   containers: Container[];
+  volumes?: Array<{ name: string; configMap?: { name: string } }>;
 }
 interface Manifest {
   kind: string;
@@ -41,27 +44,47 @@ interface Manifest {
 }
 
 const K8S = "infra/k8s";
-const kustomization = readYaml(`${K8S}/kustomization.yaml`)[0] as { resources: string[] };
+const kustomization = readYaml(`${K8S}/kustomization.yaml`)[0] as {
+  resources: string[];
+  configMapGenerator: Array<{ name: string; files: string[] }>;
+};
 const manifests = kustomization.resources.flatMap((f) => readYaml(`${K8S}/${f}`) as Manifest[]);
 const ofKind = (kind: string): Manifest[] => manifests.filter((m) => m.kind === kind);
+/** A container's environment; a value from a Secret becomes a placeholder. */
 const envOf = (c: Container): Record<string, string> =>
-  Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
+  Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value ?? (e.valueFrom ? "secret" : "")]));
+
+/** How a container starts: env, args after the entry, and files from generated ConfigMaps. */
+const launchOf = (c: Container, pod: PodSpec): Launch => ({
+  env: envOf(c),
+  args: c.args?.slice(1) ?? [],
+  file(path) {
+    const mount = c.volumeMounts?.find((m) => path.startsWith(`${m.mountPath}/`));
+    const map = pod.volumes?.find((v) => v.name === mount?.name)?.configMap?.name;
+    const files = kustomization.configMapGenerator.find((g) => g.name === map)?.files ?? [];
+    const file = files.find((f) => basename(f) === path.slice((mount?.mountPath.length ?? 0) + 1));
+    return file && `${K8S}/${file}`;
+  },
+});
 const portNumber = (c: Container, port: string | number): number =>
   typeof port === "number" ? port : (c.ports?.find((p) => p.name === port)?.containerPort ?? -1);
 const preStopSeconds = (c: Container): number =>
   Number(c.lifecycle?.preStop?.exec?.command.at(-1) ?? 0) || 0;
 
 /** Ports, stop deadline and readiness path of a workload's container, from the target's config. */
-function targetOf(c: Container): { ports: number[]; stopDeadlineMs: number; ready: string } {
+function targetOf(
+  c: Container,
+  pod: PodSpec,
+): { ports: number[]; stopDeadlineMs: number; ready: string } {
   if (c.image === "ferry") {
     const target = SERVICE_TARGETS[c.args?.[0] ?? ""];
     expect(target, `entry ${c.args?.[0]}`).toBeDefined();
     expect(inRepo(target!.source)).toBe(true);
-    expect(unknownVars(envOf(c), target!.known)).toEqual([]);
-    const env = envOf(c);
+    const launch = launchOf(c, pod);
+    expect(unknownVars(target!, launch)).toEqual([]);
     return {
-      ports: target!.ports(env),
-      stopDeadlineMs: target!.stopDeadlineMs(env),
+      ports: target!.ports(launch),
+      stopDeadlineMs: target!.stopDeadlineMs(launch),
       ready: "/readyz",
     };
   }
@@ -73,11 +96,20 @@ describe("infra/k8s", () => {
   test("k8s - every workload runs a real entry with known variables, its config's ports and readiness", () => {
     const workloads = [...ofKind("Deployment"), ...ofKind("Job")];
     expect(workloads.map((w) => w.metadata.name).sort()).toEqual(
-      ["callbacks", "ferry-functions-deploy", "fn-echo", "gateway", "queue-worker"].sort(),
+      [
+        "callbacks",
+        "connector-cron",
+        "connector-webhook",
+        "ferry-functions-deploy",
+        "fn-echo",
+        "gateway",
+        "queue-worker",
+        "router",
+      ].sort(),
     );
     for (const w of workloads) {
       for (const c of w.spec.template!.spec.containers) {
-        const target = targetOf(c);
+        const target = targetOf(c, w.spec.template!.spec);
         for (const p of c.ports ?? [])
           expect(target.ports, w.metadata.name).toContain(p.containerPort);
         if (w.kind !== "Deployment") continue;
@@ -92,7 +124,7 @@ describe("infra/k8s", () => {
     for (const d of ofKind("Deployment")) {
       const pod = d.spec.template!.spec;
       for (const c of pod.containers) {
-        const needMs = targetOf(c).stopDeadlineMs + preStopSeconds(c) * 1000;
+        const needMs = targetOf(c, pod).stopDeadlineMs + preStopSeconds(c) * 1000;
         expect((pod.terminationGracePeriodSeconds ?? 30) * 1000, d.metadata.name).toBeGreaterThan(
           needMs,
         );
@@ -100,10 +132,13 @@ describe("infra/k8s", () => {
     }
   });
 
-  test("k8s - every Deployment has a PodDisruptionBudget and stream replicas are 3", () => {
+  test("k8s - every Deployment selects its own pods, has a PodDisruptionBudget, and stream replicas are 3", () => {
     const pdbs = ofKind("PodDisruptionBudget");
     for (const d of ofKind("Deployment")) {
       const labels = d.spec.template!.metadata.labels;
+      // A Deployment whose selector misses its own pods is refused by the API server.
+      const selector = d.spec.selector as { matchLabels: Record<string, string> };
+      expect(labels, d.metadata.name).toMatchObject(selector.matchLabels);
       const covered = pdbs.some((p) =>
         Object.entries(
           (p.spec.selector as { matchLabels: Record<string, string> }).matchLabels,
@@ -158,6 +193,43 @@ describe("infra/k8s", () => {
     );
     for (const url of redisUrls)
       expect(services.has(hostPort(url!).host.split(".")[0]!)).toBe(true);
+  });
+
+  test("k8s - every Service targets a named port that its pods listen on", () => {
+    for (const svc of ofKind("Service")) {
+      const selector = svc.spec.selector as Record<string, string>;
+      const pods = [...ofKind("Deployment"), ...ofKind("StatefulSet")].filter((d) =>
+        Object.entries(selector).every(([k, v]) => d.spec.template!.metadata.labels[k] === v),
+      );
+      expect(pods.length, svc.metadata.name).toBeGreaterThan(0);
+      for (const d of pods) {
+        const pod = d.spec.template!.spec;
+        const c = pod.containers[0]!;
+        // Ferry's own images must listen there; others (Redis) must at least declare the port.
+        const ours = c.image === "ferry" || c.image.startsWith("ferry-fn-");
+        const ports = ours ? targetOf(c, pod).ports : (c.ports ?? []).map((p) => p.containerPort);
+        for (const p of svc.spec.ports ?? []) {
+          expect(ports, svc.metadata.name).toContain(portNumber(c, p.targetPort));
+        }
+      }
+    }
+  });
+
+  test("k8s - every connector topic invokes a function through its triggers", async () => {
+    const specs = await loadFunctionsFile(join(REPO_ROOT, K8S, "functions.yaml"));
+    const topics = ofKind("Deployment").flatMap((d) =>
+      d.spec.template!.spec.containers.flatMap(
+        (c) =>
+          SERVICE_TARGETS[c.args?.[0] ?? ""]?.topics?.(launchOf(c, d.spec.template!.spec)) ?? [],
+      ),
+    );
+    expect(topics.length).toBeGreaterThan(0);
+    for (const topic of topics) {
+      expect(
+        specs.some((f) => f.triggers?.some((p) => topicMatches(p, topic))),
+        topic,
+      ).toBe(true);
+    }
   });
 
   test.skipIf(spawnSync("kubectl", ["version", "--client"]).status !== 0)(
