@@ -35,7 +35,13 @@ async function startFront(
 ): Promise<Ferry> {
   // --profile: each Ferry service writes a V8 CPU profile when it exits.
   const profile = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
-  const common = { NATS_URL: natsUrl, REDIS_URL: redisUrl, LOG_LEVEL: "warn" };
+  // The sink listens on loopback, which callbacks may only reach when allowed.
+  const common = {
+    NATS_URL: natsUrl,
+    REDIS_URL: redisUrl,
+    LOG_LEVEL: "warn",
+    CALLBACK_ALLOWLIST: "127.0.0.1",
+  };
   const upstream = await startTarget("loadtests/bench/src/targets/upstream.ts");
   const fn = await startTarget(
     "services/watchdog/src/main.ts",
