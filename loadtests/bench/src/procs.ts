@@ -28,7 +28,7 @@ export async function startTarget(
   const url = `http://127.0.0.1:${port}`;
   if (typeof ready === "string") await proc.waitForOutput(ready, 30_000);
   else await waitHttp(`${url}${ready.path}`);
-  return { url, port, proc, stop: () => proc.kill("SIGKILL") };
+  return { url, port, proc, stop: () => stopGracefully(proc) };
 }
 
 /** Polls `url` until it answers `status`. */
@@ -43,4 +43,11 @@ export async function waitHttp(url: string, status = 200, timeoutMs = 30_000): P
     if (Date.now() > until) throw new Error(`${url} did not answer ${status}`);
     await sleep(50);
   }
+}
+
+/** SIGTERM first, so that a watchdog stops its function process too; SIGKILL after 5 s. */
+async function stopGracefully(proc: TsProcess): Promise<void> {
+  const timer = setTimeout(() => proc.child.kill("SIGKILL"), 5_000);
+  await proc.kill("SIGTERM");
+  clearTimeout(timer);
 }

@@ -42,29 +42,41 @@ async function startFront(
     LOG_LEVEL: "warn",
     CALLBACK_ALLOWLIST: "127.0.0.1",
   };
-  const upstream = await startTarget("loadtests/bench/src/targets/upstream.ts");
-  const fn = await startTarget(
-    "services/watchdog/src/main.ts",
-    {
-      mode: "http",
-      fprocess: "sleep 86400",
-      upstream_url: upstream.url,
-      metrics_port: "0",
-      suppress_lock: "true",
-      healthcheck_interval: "0s",
-    },
-    "watchdog ready",
-    "port",
-  );
-  const sink = await startTarget("loadtests/callback-sink/src/main.ts", {}, "callback sink on");
-  const gateway = await startTarget(
-    "services/gateway/src/main.ts",
-    common,
-    { path: "/readyz" },
-    "PORT",
-    profile,
-  );
-  return { targets: [gateway, sink, fn, upstream], gateway, sink, fn, common, profile };
+  // Whatever started is stopped again if a later start fails.
+  const started: Target[] = [];
+  const track = async (t: Promise<Target>): Promise<Target> => {
+    const target = await t;
+    started.unshift(target);
+    return target;
+  };
+  try {
+    const upstream = await track(startTarget("loadtests/bench/src/targets/upstream.ts"));
+    const fn = await track(
+      startTarget(
+        "services/watchdog/src/main.ts",
+        {
+          mode: "http",
+          fprocess: "sleep 86400",
+          upstream_url: upstream.url,
+          metrics_port: "0",
+          suppress_lock: "true",
+          healthcheck_interval: "0s",
+        },
+        "watchdog ready",
+        "port",
+      ),
+    );
+    const sink = await track(
+      startTarget("loadtests/callback-sink/src/main.ts", {}, "callback sink on"),
+    );
+    const gateway = await track(
+      startTarget("services/gateway/src/main.ts", common, { path: "/readyz" }, "PORT", profile),
+    );
+    return { targets: [gateway, sink, fn, upstream], gateway, sink, fn, common, profile };
+  } catch (err) {
+    for (const t of started) await t.stop();
+    throw err;
+  }
 }
 
 /** Starts the queue-worker and the callbacks service. */
@@ -184,7 +196,7 @@ export async function ferryScenarios(
     });
   } finally {
     // SIGTERM lets profiled processes write their profiles.
-    for (const t of ferry.targets) await (profileDir ? t.proc.kill("SIGTERM") : t.stop());
+    for (const t of ferry.targets) await t.stop();
   }
   return rows;
 }
