@@ -18,6 +18,7 @@ const stack = await startStack({
   redisUrl: redis.url,
   logger,
   port: 0,
+  callbackAllowlist: ["127.0.0.1"],
   // `--compiled`: replicas run the built watchdog (build shared/runtime and services/watchdog first).
   provider: {
     baseDir: FIXTURES,
