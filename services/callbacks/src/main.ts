@@ -1,26 +1,16 @@
 import { Redis } from "ioredis";
 import {
-  ConfigError,
+  configOrExit,
   createAddressPolicy,
   createLogger,
   createRegistry,
   onShutdown,
   startHealthServer,
 } from "@ferry/runtime";
-import { loadConfig, type CallbacksConfig } from "./config.js";
+import { loadConfig } from "./config.js";
 import { createCallbackWorker } from "./worker.js";
 
-function config(): CallbacksConfig {
-  try {
-    return loadConfig();
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`callbacks: ${err.message}\n`);
-    process.exit(1);
-  }
-}
-
-const cfg = config();
+const cfg = configOrExit("callbacks", () => loadConfig());
 const logger = createLogger({ name: "callbacks", level: cfg.LOG_LEVEL });
 const redis = new Redis(cfg.REDIS_URL, { maxRetriesPerRequest: null });
 const bullRedis = new Redis(cfg.REDIS_URL, { maxRetriesPerRequest: null });

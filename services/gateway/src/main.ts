@@ -1,21 +1,11 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Redis } from "ioredis";
-import { ConfigError, createLogger, createRegistry, onShutdown } from "@ferry/runtime";
+import { configOrExit, createLogger, createRegistry, onShutdown } from "@ferry/runtime";
 import { connectNats, openFunctionRegistry, provisionStreams } from "@ferry/jetstream";
-import { loadConfig, type GatewayConfig } from "./config.js";
+import { loadConfig } from "./config.js";
 import { createGateway } from "./server.js";
 
-function config(): GatewayConfig {
-  try {
-    return loadConfig();
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`gateway: ${err.message}\n`);
-    process.exit(1);
-  }
-}
-
-const cfg = config();
+const cfg = configOrExit("gateway", () => loadConfig());
 const logger = createLogger({ name: "gateway", level: cfg.LOG_LEVEL });
 const nc = await connectNats({ servers: cfg.NATS_URL, name: "ferry-gateway", logger });
 await provisionStreams(await jetstreamManager(nc), {

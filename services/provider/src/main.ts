@@ -1,26 +1,16 @@
 import { resolve } from "node:path";
 import {
-  ConfigError,
+  configOrExit,
   createLogger,
   createRegistry,
   onShutdown,
   startHealthServer,
 } from "@ferry/runtime";
 import { connectNats, isConnected, openFunctionRegistry } from "@ferry/jetstream";
-import { loadConfig, type ProviderConfig } from "./config.js";
+import { loadConfig } from "./config.js";
 import { createProvider } from "./provider.js";
 
-function config(): ProviderConfig {
-  try {
-    return loadConfig();
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`provider: ${err.message}\n`);
-    process.exit(1);
-  }
-}
-
-const cfg = config();
+const cfg = configOrExit("provider", () => loadConfig());
 const logger = createLogger({ name: "provider", level: cfg.LOG_LEVEL });
 const nc = await connectNats({ servers: cfg.NATS_URL, name: "ferry-provider", logger });
 const registry = await openFunctionRegistry(nc, { logger, replicas: cfg.STREAM_REPLICAS });

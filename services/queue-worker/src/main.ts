@@ -1,26 +1,16 @@
 import { Redis } from "ioredis";
 import {
-  ConfigError,
+  configOrExit,
   createLogger,
   createRegistry,
   onShutdown,
   startHealthServer,
 } from "@ferry/runtime";
 import { connectNats, isConnected, openFunctionRegistry } from "@ferry/jetstream";
-import { loadConfig, type WorkerConfig } from "./config.js";
+import { loadConfig } from "./config.js";
 import { createQueueWorker } from "./worker.js";
 
-function config(): WorkerConfig {
-  try {
-    return loadConfig();
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`queue-worker: ${err.message}\n`);
-    process.exit(1);
-  }
-}
-
-const cfg = config();
+const cfg = configOrExit("queue-worker", () => loadConfig());
 const logger = createLogger({ name: "queue-worker", level: cfg.LOG_LEVEL });
 const nc = await connectNats({ servers: cfg.NATS_URL, name: "ferry-queue-worker", logger });
 const redis = new Redis(cfg.REDIS_URL, { maxRetriesPerRequest: null });

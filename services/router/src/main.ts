@@ -1,25 +1,15 @@
 import {
-  ConfigError,
+  configOrExit,
   createLogger,
   createRegistry,
   onShutdown,
   startHealthServer,
 } from "@ferry/runtime";
 import { connectNats, isConnected, openFunctionRegistry } from "@ferry/jetstream";
-import { loadConfig, type RouterConfig } from "./config.js";
+import { loadConfig } from "./config.js";
 import { createRouter } from "./router.js";
 
-function config(): RouterConfig {
-  try {
-    return loadConfig();
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`router: ${err.message}\n`);
-    process.exit(1);
-  }
-}
-
-const cfg = config();
+const cfg = configOrExit("router", () => loadConfig());
 const logger = createLogger({ name: "router", level: cfg.LOG_LEVEL });
 const nc = await connectNats({ servers: cfg.NATS_URL, name: "ferry-router", logger });
 const registry = await openFunctionRegistry(nc, { logger });

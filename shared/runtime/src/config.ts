@@ -70,3 +70,17 @@ export const Bool = z.union([z.boolean(), z.string()]).transform((value, ctx) =>
 
 /** A TCP port (0 picks a free one). */
 export const Port = z.coerce.number().int().min(0).max(65535);
+
+/**
+ * For a process entry: the configuration, or exit 1 with one line naming the process, each bad
+ * variable and the reason (`gateway: invalid configuration: PORT: …`).
+ */
+export function configOrExit<T>(processName: string, load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${processName}: ${err.message}\n`);
+    process.exit(1);
+  }
+}

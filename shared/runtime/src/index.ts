@@ -1,5 +1,13 @@
 export { createLogger } from "./logger.js";
-export { ConfigError, parseEnv, parseDuration, Duration, Bool, Port } from "./config.js";
+export {
+  ConfigError,
+  configOrExit,
+  parseEnv,
+  parseDuration,
+  Duration,
+  Bool,
+  Port,
+} from "./config.js";
 export { onShutdown, sleep } from "./shutdown.js";
 export { createRegistry, DURATION_BUCKETS, Registry } from "./metrics.js";
 export { startHealthServer, renderMetrics } from "./health.js";
