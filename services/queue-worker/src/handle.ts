@@ -7,6 +7,7 @@ import {
   type EndpointLease,
   type FunctionRegistry,
 } from "@ferry/jetstream";
+import { SpanKind, extractTrace, injectTrace, recordSpan, traceIdOf, withSpan } from "@ferry/runtime";
 import { bodyOf } from "./body.js";
 import type { CancelWatch } from "./cancel.js";
 import type { Dispatch, DispatchResult } from "./dispatch.js";
@@ -74,10 +75,29 @@ export async function handleMessage(
     msg.term();
     return;
   }
-  const spec = deps.registry.get(inv.function);
   const attempt = (inv.attemptsBefore ?? 0) + msg.info.deliveryCount;
+  const parent = extractTrace(inv);
+  const attributes = { "ferry.call_id": inv.callId, "ferry.function": inv.function, attempt };
+  recordSpan("queue wait", parent, inv.enqueuedAt, { ...attributes, "ferry.queue": inv.queue });
+  const span = { parent, kind: SpanKind.CONSUMER, attributes };
+  // Onwards (function, callback, DLQ) the call carries this attempt's span as its parent.
+  return withSpan("worker dispatch", span, (_s, ctx) =>
+    handleCall(msg, { ...inv, ...injectTrace(ctx, inv) }, attempt, deps, log, signal),
+  );
+}
+
+async function handleCall(
+  msg: JsMsg,
+  inv: Invocation,
+  attempt: number,
+  deps: CallDeps,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<void> {
+  const spec = deps.registry.get(inv.function);
   const policy = resolvePolicy(spec, deps.retryDefaults);
-  const callLog = log.child({ callId: inv.callId, function: inv.function, attempt });
+  const traceId = traceIdOf(inv.traceparent);
+  const callLog = log.child({ callId: inv.callId, function: inv.function, attempt, traceId });
   const call: Call = { msg, inv, spec, policy, attempt, log: callLog };
   if (await persist(call, deps, () => deps.recorder.settled(inv))) {
     callLog.info("already finished (an ack was lost); acked without running again");

@@ -18,3 +18,14 @@ export type { Logger } from "pino";
 export type { ShutdownOptions } from "./shutdown.js";
 export type { HealthServer, HealthServerOptions } from "./health.js";
 export type { AddressPolicy } from "./ssrf.js";
+export {
+  extractTrace,
+  injectTrace,
+  currentTrace,
+  withSpan,
+  recordSpan,
+  traceIdOf,
+  SpanKind,
+  SpanStatusCode,
+} from "./tracing.js";
+export type { TraceCarrier, SpanOptions, Context as TraceContext, Span } from "./tracing.js";

@@ -14,6 +14,7 @@ import {
 } from "@ferry/contracts";
 import { toMsgHdrs, type BodyStore, type FunctionRegistry } from "@ferry/jetstream";
 import type { AddressPolicy } from "@ferry/runtime";
+import { SpanKind, extractTrace, injectTrace, traceIdOf, withSpan } from "@ferry/runtime";
 import type { GatewayMetrics } from "../metrics.js";
 import type { StatusStore } from "../status-store.js";
 import { checkCallbackHost } from "./callback-guard.js";
@@ -51,7 +52,12 @@ export function asyncFunctionRoutes(app: FastifyInstance, opts: AsyncRouteOption
   const handler = (
     req: FastifyRequest<{ Params: Params }>,
     reply: FastifyReply,
-  ): Promise<unknown> => accept(req, reply, opts);
+  ): Promise<unknown> =>
+    withSpan(
+      "gateway accept",
+      { parent: extractTrace(traceHeaders(req)), kind: SpanKind.SERVER },
+      () => accept(req, reply, opts),
+    );
   const routeOpts = { bodyLimit: opts.maxBodyBytes };
   app.post<{ Params: Params }>("/async-function/:name", routeOpts, handler);
   app.post<{ Params: Params }>("/async-function/:name/*", routeOpts, handler);
@@ -72,7 +78,11 @@ async function accept(
   if (inv.callbackUrl) await checkCallbackHost(opts.addressPolicy, inv.callbackUrl);
   const notBefore = notBeforeOf(req.headers, opts.maxDelayMs ?? 86_400_000);
   if (notBefore !== undefined) inv.notBefore = notBefore;
-  const log = req.log.child({ callId: inv.callId, function: spec.name });
+  const log = req.log.child({
+    callId: inv.callId,
+    function: spec.name,
+    traceId: traceIdOf(inv.traceparent),
+  });
   const idemKey = idempotencyKeyOf(req, opts);
   if (idemKey !== undefined && opts.idempotency) {
     const first = await opts.idempotency.claim(spec.name, idemKey, inv.callId);
@@ -89,10 +99,13 @@ async function accept(
     return false;
   });
   try {
-    const ack = await opts.js.publish(invokeSubject(spec.queue, spec.name), body, {
-      msgID: inv.callId,
-      headers: toMsgHdrs(encodeInvocation(inv)),
-      timeout: opts.publishTimeoutMs,
+    const ack = await withSpan("gateway publish", publishSpan(inv), (_span, ctx) => {
+      Object.assign(inv, injectTrace(ctx, inv));
+      return opts.js.publish(invokeSubject(spec.queue, spec.name), body, {
+        msgID: inv.callId,
+        headers: toMsgHdrs(encodeInvocation(inv)),
+        timeout: opts.publishTimeoutMs,
+      });
     });
     log.debug({ seq: ack.seq, duplicate: ack.duplicate }, "call queued");
     await queued;
@@ -158,6 +171,19 @@ function replyDuplicate(
     .header("x-call-id", callId)
     .header(HttpHeaders.Duplicate, "true")
     .send({ callId, status: "duplicate" });
+}
+
+function traceHeaders(req: FastifyRequest): { traceparent?: string; tracestate?: string } {
+  const { traceparent, tracestate } = req.headers;
+  return {
+    ...(typeof traceparent === "string" ? { traceparent } : {}),
+    ...(typeof tracestate === "string" ? { tracestate } : {}),
+  };
+}
+
+function publishSpan(inv: Invocation) {
+  const attributes = { "ferry.call_id": inv.callId, "ferry.function": inv.function };
+  return { kind: SpanKind.PRODUCER, attributes };
 }
 
 function lookup(registry: FunctionRegistry, name: string): FunctionSpec {
