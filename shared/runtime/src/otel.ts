@@ -19,7 +19,10 @@ export async function startSdk(
 ): Promise<OtelSdk> {
   if (!tracingRequested(env)) return { enabled: false, shutdown: async () => {} };
   const { NodeSDK } = await import("@opentelemetry/sdk-node");
-  const sdk = new NodeSDK({ serviceName: env.OTEL_SERVICE_NAME ?? serviceName, instrumentations: [] });
+  const sdk = new NodeSDK({
+    serviceName: env.OTEL_SERVICE_NAME ?? serviceName,
+    instrumentations: [],
+  });
   sdk.start();
   return { enabled: true, shutdown: () => sdk.shutdown() };
 }
