@@ -1,12 +1,14 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Redis } from "ioredis";
 import { configOrExit, createLogger, createRegistry, onShutdown } from "@ferry/runtime";
+import { startSdk } from "@ferry/runtime/otel";
 import { connectNats, openFunctionRegistry, provisionStreams } from "@ferry/jetstream";
 import { loadConfig } from "./config.js";
 import { createGateway } from "./server.js";
 
 const cfg = configOrExit("gateway", () => loadConfig());
 const logger = createLogger({ name: "gateway", level: cfg.LOG_LEVEL });
+const otel = await startSdk("gateway");
 const nc = await connectNats({ servers: cfg.NATS_URL, name: "ferry-gateway", logger });
 await provisionStreams(await jetstreamManager(nc), {
   replicas: cfg.STREAM_REPLICAS,
@@ -43,6 +45,7 @@ onShutdown(
     await registry.close();
     await nc.drain();
     await redis.quit();
+    await otel.shutdown();
   },
   { logger },
 );
