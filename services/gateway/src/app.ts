@@ -11,6 +11,7 @@ import { statusRoutes } from "./routes/status.js";
 import { systemCallbackRoutes } from "./routes/system-callbacks.js";
 import { installErrorHandlers } from "./errors.js";
 import { createGatewayMetrics } from "./metrics.js";
+import { httpMetricsHook } from "./http-metrics.js";
 import { asyncFunctionRoutes } from "./routes/async-function.js";
 import { healthRoutes } from "./routes/health.js";
 import { systemEventsRoutes } from "./routes/system-events.js";
@@ -65,6 +66,7 @@ export async function gatewayApp(app: FastifyInstance, opts: GatewayAppOptions):
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
   installErrorHandlers(app);
   const metrics = createGatewayMetrics(opts.metricsRegistry);
+  httpMetricsHook(app, metrics.shared);
   const status = opts.redis && createStatusStore(opts.redis, opts.statusTtlSeconds ?? 86_400);
   if (status) statusRoutes(app, { store: status });
   if (opts.callbackQueue && opts.redis) {

@@ -186,6 +186,7 @@ async function dispatchOnce(
     deps.ackWaitMs,
     async () => {
       deps.metrics.inflight.inc(fn);
+      deps.metrics.shared.started.inc(fn);
       try {
         const body = await bodyOf(msg, deps.bodies);
         return await deps.dispatch.call(endpoint.url, inv, body, {
@@ -202,6 +203,8 @@ async function dispatchOnce(
     () => slot?.refresh(),
   );
   deps.metrics.duration.observe(fn, result.durationMs / 1000);
+  const code = { ...fn, code: String(statusOf(result)) };
+  deps.metrics.shared.seconds.observe(code, result.durationMs / 1000);
   return result;
 }
 

@@ -29,3 +29,5 @@ export {
   SpanStatusCode,
 } from "./tracing.js";
 export type { TraceCarrier, SpanOptions, Context as TraceContext, Span } from "./tracing.js";
+export { sharedMetrics } from "./openfaas-metrics.js";
+export type { SharedMetrics } from "./openfaas-metrics.js";

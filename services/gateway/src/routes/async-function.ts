@@ -119,6 +119,7 @@ async function accept(
     throw new FerryError("Unavailable", "the queue is unavailable, retry later", { cause: err });
   }
   opts.metrics.invocations.inc({ function_name: spec.name, code: "202" });
+  opts.metrics.shared.submitted.inc({ queue_name: spec.queue, function_name: spec.name });
   opts.metrics.acceptSeconds.observe(
     { function_name: spec.name },
     Number(process.hrtime.bigint() - started) / 1e9,

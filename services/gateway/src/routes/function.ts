@@ -58,8 +58,13 @@ async function invoke(
   }
   const callId = randomUUID();
   const log = req.log.child({ callId, function: name });
-  const count = (code: number): void =>
-    void opts.metrics.invocations.inc({ function_name: name, code: String(code) });
+  const started = performance.now();
+  opts.metrics.shared.started.inc({ function_name: name });
+  const count = (code: number): void => {
+    opts.metrics.invocations.inc({ function_name: name, code: String(code) });
+    const seconds = (performance.now() - started) / 1000;
+    opts.metrics.shared.seconds.observe({ function_name: name, code: String(code) }, seconds);
+  };
   const lease = await endpointFor(spec, opts);
   if (!lease) {
     count(503);
