@@ -22,6 +22,7 @@ export {
   extractTrace,
   injectTrace,
   currentTrace,
+  mintTraceparent,
   withSpan,
   recordSpan,
   traceIdOf,

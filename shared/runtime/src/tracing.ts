@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import {
   ROOT_CONTEXT,
   SpanKind,
@@ -86,6 +87,14 @@ export async function withSpan<T>(
 /** Records a span that already happened (a queue wait), child of `parent`. */
 export function recordSpan(name: string, parent: Context, start: number, attributes: Attributes) {
   tracer().startSpan(name, { startTime: start, attributes }, parent).end();
+}
+
+/**
+ * A fresh sampled `traceparent` for a call that came without one while no SDK runs here: logs
+ * and functions still share a trace id, and services further on that do trace still record it.
+ */
+export function mintTraceparent(): string {
+  return `00-${randomBytes(16).toString("hex")}-${randomBytes(8).toString("hex")}-01`;
 }
 
 /** The trace id in a `traceparent`, for log lines; works whether or not the SDK runs. */

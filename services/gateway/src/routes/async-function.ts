@@ -14,7 +14,8 @@ import {
 } from "@ferry/contracts";
 import { toMsgHdrs, type BodyStore, type FunctionRegistry } from "@ferry/jetstream";
 import type { AddressPolicy } from "@ferry/runtime";
-import { SpanKind, extractTrace, injectTrace, traceIdOf, withSpan } from "@ferry/runtime";
+import { SpanKind, currentTrace, extractTrace, injectTrace, mintTraceparent } from "@ferry/runtime";
+import { traceIdOf, withSpan } from "@ferry/runtime";
 import type { GatewayMetrics } from "../metrics.js";
 import type { StatusStore } from "../status-store.js";
 import { checkCallbackHost } from "./callback-guard.js";
@@ -75,6 +76,8 @@ async function accept(
     throw new FerryError("Unavailable", "the queue is unavailable, retry later");
   }
   const inv = toInvocation(req, spec);
+  Object.assign(inv, currentTrace(inv));
+  inv.traceparent ??= mintTraceparent();
   if (inv.callbackUrl) await checkCallbackHost(opts.addressPolicy, inv.callbackUrl);
   const notBefore = notBeforeOf(req.headers, opts.maxDelayMs ?? 86_400_000);
   if (notBefore !== undefined) inv.notBefore = notBefore;
