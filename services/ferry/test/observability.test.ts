@@ -1,8 +1,12 @@
+import { readFile } from "node:fs/promises";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { pino } from "pino";
 import { FunctionSpec } from "@ferry/contracts";
-import { createLogger } from "@ferry/runtime";
+import { createConnectorMetrics } from "@ferry/connector-sdk";
+import { createRouterMetrics } from "@ferry/router";
+import { createLogger, createRegistry } from "@ferry/runtime";
+import { createWatchdog, loadConfig } from "@ferry/watchdog";
 import {
   startHttpSink,
   startNats,
@@ -12,7 +16,7 @@ import {
 } from "@ferry/testkit";
 import { startReplica, startStack, type Replica, type Stack } from "../src/index.js";
 import { FIXTURES, eventually } from "./helpers.js";
-import { sample } from "./prom-text.js";
+import { families, promqlMetrics, sample } from "./prom-text.js";
 
 // Every line the stack logs, parsed, in order.
 const lines: Record<string, unknown>[] = [];
@@ -125,4 +129,31 @@ describe("observability", () => {
     }
     expect(raw.some((l) => l.includes("do-not-log-this-body"))).toBe(false);
   });
+
+  test("dashboard - every query of the Grafana dashboard names a metric the services export", async () => {
+    const url = new URL("../../../infra/grafana/dashboards/ferry-overview.json", import.meta.url);
+    const dashboard = JSON.parse(await readFile(url, "utf8")) as {
+      panels: { title: string; targets?: { expr: string }[] }[];
+    };
+    const exported = await exportedFamilies();
+    const queried = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+    const names = new Set(queried.flatMap(promqlMetrics));
+    expect(names.size).toBeGreaterThan(15);
+    const unknown = [...names].filter((n) => !exported.has(n.replace(/_(bucket|count|sum)$/, "")));
+    expect(unknown).toEqual([]);
+  });
 });
+
+/** Metric families of the stack's combined /metrics, the router, a connector and a watchdog. */
+async function exportedFamilies(): Promise<Set<string>> {
+  const extra = createRegistry();
+  createRouterMetrics(extra);
+  createConnectorMetrics(extra);
+  const config = loadConfig({
+    fprocess: "node trace-echo.js",
+    mode: "http",
+    upstream_url: "http://127.0.0.1:1",
+  });
+  createWatchdog(config, { logger, env: {}, registry: extra });
+  return new Set([...families(await scrape()), ...families(await extra.metrics())]);
+}

@@ -38,3 +38,17 @@ export function sample(
 export function families(text: string): Set<string> {
   return new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1] ?? ""));
 }
+
+const NOT_METRICS = new Set(["by", "without", "on", "ignoring", "group_left", "group_right"]);
+
+/** Metric names a PromQL expression reads (functions, label lists and matchers left out). */
+export function promqlMetrics(expr: string): string[] {
+  const bare = expr
+    .replace(/"(?:[^"\\]|\\.)*"/g, "")
+    .replace(/\{[^}]*\}/g, "")
+    .replace(/\[[^\]]*\]/g, "")
+    .replace(/\b(by|without|on|ignoring)\s*\([^)]*\)/g, "");
+  return [...bare.matchAll(/([a-zA-Z_:][\w:]*)\s*(\()?/g)]
+    .filter((m) => m[2] === undefined && !NOT_METRICS.has(m[1] ?? ""))
+    .map((m) => m[1] ?? "");
+}

@@ -279,6 +279,8 @@ async function finish(call: Call, deps: CallDeps, out: FinalOutcome): Promise<vo
   await persist(call, deps, () => deps.recorder.final(call.inv, out));
   call.msg.ack();
   deps.metrics.processed.inc({ function_name: call.inv.function, outcome: out.status });
+  const labels = { function_name: call.inv.function, outcome: out.status };
+  deps.metrics.endToEnd.observe(labels, (Date.now() - call.inv.enqueuedAt) / 1000);
   // Successes are the bulk of the traffic: logged at debug, so that info costs nothing per call.
   call.log[out.status === CallStatus.Succeeded ? "debug" : "info"](
     { status: out.status, statusCode: out.statusCode, durationMs: Math.round(out.durationMs) },

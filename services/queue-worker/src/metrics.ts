@@ -11,6 +11,7 @@ export interface WorkerMetrics {
   retries: Counter<"function_name">;
   pending: Gauge<"queue_name" | "function_name">;
   dlqSize: Gauge<"queue_name" | "function_name">;
+  endToEnd: Histogram<"function_name" | "outcome">;
   /** OpenFaaS names also recorded by the gateway (`ferry up` shares one registry). */
   shared: SharedMetrics;
 }
@@ -55,6 +56,13 @@ export function createWorkerMetrics(registry: Registry, counts?: SubjectCounts):
       name: "queue_worker_queue_wait_seconds",
       help: "Time from acceptance to dispatch",
       labelNames: ["queue_name"],
+      buckets: DURATION_BUCKETS,
+      registers,
+    }),
+    endToEnd: new Histogram({
+      name: "queue_worker_end_to_end_seconds",
+      help: "Time from acceptance to the call's final outcome, by outcome",
+      labelNames: ["function_name", "outcome"],
       buckets: DURATION_BUCKETS,
       registers,
     }),
