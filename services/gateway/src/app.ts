@@ -53,6 +53,8 @@ export interface GatewayAppOptions {
   idempotencyTtlSeconds?: number;
   /** Longest `X-Delay` / `X-Not-Before`. Default one day. */
   maxDelayMs?: number;
+  /** Log request bodies at debug. Default false: bodies are never logged. */
+  logBodies?: boolean;
   /** Ready replicas (sync invoke, function status). */
   endpoints: EndpointTable;
   /** For queue depths in `/system/functions` and `/system/queues`. */
@@ -87,6 +89,7 @@ export async function gatewayApp(app: FastifyInstance, opts: GatewayAppOptions):
       ? { idempotency: new IdempotencyStore(opts.redis, opts.idempotencyTtlSeconds ?? 86_400) }
       : {}),
     ...(opts.maxDelayMs !== undefined ? { maxDelayMs: opts.maxDelayMs } : {}),
+    ...(opts.logBodies ? { logBodies: true } : {}),
   });
   if (opts.redis && opts.nc) {
     asyncCancelRoutes(app, {

@@ -35,6 +35,7 @@ const gateway = await createGateway({
   replicas: cfg.STREAM_REPLICAS,
   idempotencyTtlSeconds: Math.ceil(cfg.IDEMPOTENCY_TTL / 1000),
   maxDelayMs: cfg.MAX_DELAY,
+  logBodies: cfg.LOG_BODIES,
 });
 const port = await gateway.listen(cfg.PORT, cfg.HOST);
 logger.info({ port }, "gateway listening");

@@ -44,6 +44,8 @@ export interface AsyncRouteOptions {
   idempotency?: IdempotencyStore;
   /** Longest `X-Delay` / `X-Not-Before` accepted. Default one day. */
   maxDelayMs?: number;
+  /** Log the first 4 KiB of each body at debug. Default false: bodies are never logged. */
+  logBodies?: boolean;
 }
 
 type Params = { name: string; "*"?: string };
@@ -110,7 +112,8 @@ async function accept(
         timeout: opts.publishTimeoutMs,
       });
     });
-    log.debug({ seq: ack.seq, duplicate: ack.duplicate }, "call queued");
+    const logged = opts.logBodies ? { body: bodyForLog(req) } : {};
+    log.debug({ seq: ack.seq, duplicate: ack.duplicate, ...logged }, "call queued");
     await queued;
   } catch (err) {
     if (inv.bodyRef) void opts.bodies?.delete(inv.bodyRef).catch(() => {});
@@ -175,6 +178,10 @@ function replyDuplicate(
     .header("x-call-id", callId)
     .header(HttpHeaders.Duplicate, "true")
     .send({ callId, status: "duplicate" });
+}
+
+function bodyForLog(req: FastifyRequest): string {
+  return Buffer.isBuffer(req.body) ? req.body.subarray(0, 4096).toString("utf8") : "";
 }
 
 function traceHeaders(req: FastifyRequest): { traceparent?: string; tracestate?: string } {
