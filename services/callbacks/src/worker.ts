@@ -96,10 +96,7 @@ export function createCallbackWorker(opts: CallbackWorkerOptions): CallbackWorke
         callbackAttempts: attempt,
       });
       deliveries.inc({ outcome: "delivered" });
-      log.info(
-        { ...logFields(job.data), attempt, status },
-        "callback delivered",
-      );
+      log.info({ ...logFields(job.data), attempt, status }, "callback delivered");
     },
     {
       connection: opts.bullRedis,

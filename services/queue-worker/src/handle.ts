@@ -7,7 +7,14 @@ import {
   type EndpointLease,
   type FunctionRegistry,
 } from "@ferry/jetstream";
-import { SpanKind, extractTrace, injectTrace, recordSpan, traceIdOf, withSpan } from "@ferry/runtime";
+import {
+  SpanKind,
+  extractTrace,
+  injectTrace,
+  recordSpan,
+  traceIdOf,
+  withSpan,
+} from "@ferry/runtime";
 import { bodyOf } from "./body.js";
 import type { CancelWatch } from "./cancel.js";
 import type { Dispatch, DispatchResult } from "./dispatch.js";
