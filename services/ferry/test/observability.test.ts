@@ -53,6 +53,8 @@ beforeAll(async () => {
   for (const name of ["metered", "logged"]) {
     await stack.registry.put(FunctionSpec.parse({ name, url: replica.url, timeout: 30_000 }));
   }
+  const slow = { name: "slowpoke", queue: "slow", url: replica.url, timeout: 30_000 };
+  await stack.registry.put(FunctionSpec.parse(slow));
 });
 
 afterAll(async () => {
@@ -102,6 +104,15 @@ describe("observability", () => {
       sample(text, "http_request_duration_seconds_count", { ...asyncRoute, code: "202" }),
     ).toBe(3);
     expect(text).toContain("# TYPE queue_worker_pending_messages gauge");
+  });
+
+  test("metrics - the age of a queue's oldest stored call rises while it waits or runs, then drops to 0", async () => {
+    const age = async () =>
+      sample(await scrape(), "queue_worker_oldest_message_age_seconds", { queue_name: "slow" });
+    const res = await post("/async-function/slowpoke?sleep=1500");
+    expect(res.status).toBe(202);
+    await eventually(async () => ((await age()) ?? 0) > 0);
+    await eventually(async () => (await age()) === 0);
   });
 
   test("logs - every line about one call carries its callId, function, traceId and attempt", async () => {
