@@ -45,6 +45,9 @@ beforeAll(async () => {
     resolveEndpoint: (s) => (s.name === "trace-echo" ? replica.url : s.url),
   });
   await stack.registry.put(spec);
+  await stack.registry.put(
+    FunctionSpec.parse({ name: "trace-echo-sync", url: replica.url, timeout: 30_000 }),
+  );
 });
 
 afterAll(async () => {
@@ -129,5 +132,23 @@ describe("tracing", () => {
     };
     expect(parse(received.traceparent).traceId).toBe(traceId);
     expect(received.tracestate).toBe("vendor=abc");
+  });
+
+  test("tracing - a sync call's function continues the trace from the gateway's proxy span", async () => {
+    const traceId = "0af7651916cd43dd8448eb211c80319c";
+    const callerSpan = "b7ad6b7169203331";
+    const res = await fetch(`${stack.gatewayUrl}/function/trace-echo-sync`, {
+      method: "POST",
+      headers: { traceparent: `00-${traceId}-${callerSpan}-01` },
+      body: "hi",
+    });
+    expect(res.status).toBe(200);
+    const received = (await res.json()) as { traceparent: string };
+    const ofTrace = () =>
+      exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
+    await eventually(() => ofTrace().length > 0);
+    const proxy = one(ofTrace(), "gateway proxy");
+    expect(parentOf(proxy)).toBe(callerSpan);
+    expect(parse(received.traceparent)).toEqual({ traceId, spanId: idOf(proxy) });
   });
 });
