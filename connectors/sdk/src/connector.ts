@@ -5,6 +5,7 @@ import type { Registry } from "prom-client";
 import { CloudEvent, Streams, encodeEvent, eventMsgId, eventSubject } from "@ferry/contracts";
 import { isConnected, toMsgHdrs, type NatsConnection } from "@ferry/jetstream";
 import { createRegistry, sleep } from "@ferry/runtime";
+import { SpanKind, currentTrace, extractTrace, withSpan } from "@ferry/runtime";
 import { createConnectorMetrics, type ConnectorMetrics } from "./metrics.js";
 import type { EventDraft, PositionStore, PublishOutcome, Source } from "./source.js";
 
@@ -83,7 +84,16 @@ interface Publisher {
   signal: AbortSignal;
 }
 
-async function publishEvent(
+function publishEvent(p: Publisher, draft: EventDraft, retry: boolean): Promise<PublishOutcome> {
+  const span = {
+    parent: extractTrace({ traceparent: draft.traceparent }),
+    kind: SpanKind.PRODUCER,
+    attributes: { "ferry.connector": p.opts.source.kind, "ferry.topic": draft.topic },
+  };
+  return withSpan("connector publish", span, () => publishTraced(p, draft, retry));
+}
+
+async function publishTraced(
   p: Publisher,
   draft: EventDraft,
   retry: boolean,
@@ -100,7 +110,9 @@ async function publishEvent(
   });
   const msgId = eventMsgId(event.source, event.id);
   const pairs = encodeEvent(event);
-  if (draft.traceparent) pairs.push(["traceparent", draft.traceparent]);
+  const { traceparent, tracestate } = currentTrace({ traceparent: draft.traceparent });
+  if (traceparent) pairs.push(["traceparent", traceparent]);
+  if (tracestate) pairs.push(["tracestate", tracestate]);
   const labels = { connector: p.opts.source.kind, topic: draft.topic };
   for (let wait = 100; ; wait = Math.min(wait * 2, 5_000)) {
     try {

@@ -10,8 +10,21 @@ export interface ConnectorMetrics {
   lag: Gauge<"connector">;
 }
 
-/** Registers the connector metrics in `registry`. */
+/**
+ * Registers the connector metrics in `registry`, or finds them there: in `ferry up` every
+ * connector shares one registry and tells its series apart by the `connector` label.
+ */
 export function createConnectorMetrics(registry: Registry): ConnectorMetrics {
+  const found = registry.getSingleMetric("connector_events_published_total");
+  if (found) {
+    return {
+      published: found as ConnectorMetrics["published"],
+      failures: registry.getSingleMetric("connector_publish_failures_total") as Counter<
+        "connector" | "topic"
+      >,
+      lag: registry.getSingleMetric("connector_lag_seconds") as Gauge<"connector">,
+    };
+  }
   return {
     published: new Counter({
       name: "connector_events_published_total",

@@ -9,6 +9,7 @@ import {
   parseEnv,
   startHealthServer,
 } from "@ferry/runtime";
+import { startSdk } from "@ferry/runtime/otel";
 import { connectNats } from "@ferry/jetstream";
 import { startConnector } from "./connector.js";
 import { loadConnectorFile, type ConnectorDefinition } from "./definition.js";
@@ -54,6 +55,7 @@ export async function runConnectorProcess(
     process.exit(2);
   }
   const logger = createLogger({ name: `connector-${definition.kind}`, level: cfg.LOG_LEVEL });
+  const otel = await startSdk(`connector-${definition.kind}`, env);
   const nc = await connectNats({ servers: cfg.NATS_URL, name: `ferry-${definition.kind}`, logger });
   const connector = await startConnector({
     source,
@@ -75,6 +77,7 @@ export async function runConnectorProcess(
       await connector.stop(10_000);
       await health.close();
       await nc.drain();
+      await otel.shutdown();
     },
     { logger },
   );

@@ -1,7 +1,12 @@
 import { Agent, type Dispatcher } from "undici";
 import { UnrecoverableError } from "bullmq";
 import { HttpHeaders, type CallbackJob } from "@ferry/contracts";
-import { BlockedAddressError, createAddressPolicy, type AddressPolicy } from "@ferry/runtime";
+import {
+  BlockedAddressError,
+  createAddressPolicy,
+  currentTrace,
+  type AddressPolicy,
+} from "@ferry/runtime";
 import { guardedConnector } from "./guard.js";
 import {
   DEFAULT_RETRY_POLICY,
@@ -64,7 +69,11 @@ export class CallbackSender {
         origin: url.origin,
         path: url.pathname + url.search,
         method: "POST",
-        headers: { ...headersFor(job, attempt), ...this.#signer?.headers(job.callId, body) },
+        headers: {
+          ...headersFor(job, attempt),
+          ...currentTrace(job),
+          ...this.#signer?.headers(job.callId, body),
+        },
         body,
         signal: AbortSignal.timeout(this.#timeoutMs),
       });

@@ -7,11 +7,13 @@ import {
   onShutdown,
   startHealthServer,
 } from "@ferry/runtime";
+import { startSdk } from "@ferry/runtime/otel";
 import { loadConfig } from "./config.js";
 import { createCallbackWorker } from "./worker.js";
 
 const cfg = configOrExit("callbacks", () => loadConfig());
 const logger = createLogger({ name: "callbacks", level: cfg.LOG_LEVEL });
+const otel = await startSdk("callbacks");
 const redis = new Redis(cfg.REDIS_URL, { maxRetriesPerRequest: null });
 const bullRedis = new Redis(cfg.REDIS_URL, { maxRetriesPerRequest: null });
 const metricsRegistry = createRegistry();
@@ -44,6 +46,7 @@ onShutdown(
     await worker.stop();
     await Promise.all([redis.quit(), bullRedis.quit()]);
     await health.close();
+    await otel.shutdown();
   },
   { logger },
 );

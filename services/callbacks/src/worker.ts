@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import { Counter, Histogram, type Registry } from "prom-client";
 import { CALLBACK_QUEUE, CallbackState, callKey, type CallbackJob } from "@ferry/contracts";
 import { DURATION_BUCKETS, createRegistry, type AddressPolicy } from "@ferry/runtime";
+import { SpanKind, extractTrace, traceIdOf, withSpan } from "@ferry/runtime";
 import { CallbackSender } from "./deliver.js";
 import { DEFAULT_RETRY_POLICY, backoffDelay, type RetryPolicy } from "./retry.js";
 import { createSigner } from "./signing.js";
@@ -82,16 +83,20 @@ export function createCallbackWorker(opts: CallbackWorkerOptions): CallbackWorke
     async (job: Job<CallbackJob>) => {
       const attempt = job.attemptsMade + 1;
       const timer = attemptSeconds.startTimer();
-      const status = await sender.send(job.data, attempt).finally(() => timer());
+      const span = {
+        parent: extractTrace(job.data),
+        kind: SpanKind.CLIENT,
+        attributes: { "ferry.call_id": job.data.callId, "ferry.callback_attempt": attempt },
+      };
+      const status = await withSpan("callback delivery", span, () =>
+        sender.send(job.data, attempt),
+      ).finally(() => timer());
       await record(job.data.callId, {
         callbackState: CallbackState.Delivered,
         callbackAttempts: attempt,
       });
       deliveries.inc({ outcome: "delivered" });
-      log.info(
-        { callId: job.data.callId, function: job.data.function, attempt, status },
-        "callback delivered",
-      );
+      log.info({ ...logFields(job.data), attempt, status }, "callback delivered");
     },
     {
       connection: opts.bullRedis,
@@ -111,7 +116,7 @@ export function createCallbackWorker(opts: CallbackWorkerOptions): CallbackWorke
     const attempts = job.attemptsMade;
     const final = err.name === "UnrecoverableError" || attempts >= (job.opts.attempts ?? 1);
     deliveries.inc({ outcome: final ? "failed" : "retry" });
-    const ctx = { callId: job.data.callId, function: job.data.function, attempt: attempts };
+    const ctx = { ...logFields(job.data), attempt: attempts };
     if (final) log.warn({ ...ctx, err: err.message }, "callback delivery failed for good");
     else log.info({ ...ctx, err: err.message }, "callback delivery failed, will retry");
     void record(job.data.callId, {
@@ -128,4 +133,8 @@ export function createCallbackWorker(opts: CallbackWorkerOptions): CallbackWorke
       await sender.close();
     },
   };
+}
+
+function logFields(job: CallbackJob): Record<string, unknown> {
+  return { callId: job.callId, function: job.function, traceId: traceIdOf(job.traceparent) };
 }

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from "commander";
 import { createLogger, onShutdown } from "@ferry/runtime";
+import { startSdk } from "@ferry/runtime/otel";
 import { existsSync } from "node:fs";
 import { ConnectorConfigError } from "@ferry/connector-sdk";
 import { FunctionsFileError, MissingServerError, up } from "./up.js";
@@ -39,6 +40,7 @@ export function program(io: Io = processIo()): Command {
         name: "ferry",
         level: (process.env.LOG_LEVEL as "info") ?? "info",
       });
+      const otel = await startSdk("ferry");
       try {
         const running = await up({
           ...opts,
@@ -59,7 +61,11 @@ export function program(io: Io = processIo()): Command {
           opts.host === "0.0.0.0" ? "127.0.0.1" : opts.host,
         );
         printReady(url, [...running.stack.registry.list().map((f) => f.name)]);
-        onShutdown(() => running.stop(), { logger, deadlineMs: 30_000 });
+        const stop = async () => {
+          await running.stop();
+          await otel.shutdown();
+        };
+        onShutdown(stop, { logger, deadlineMs: 30_000 });
       } catch (err) {
         if (err instanceof ConnectorConfigError) {
           process.stderr.write(`ferry up: ${err.message}\n`);

@@ -13,6 +13,7 @@ import {
 import { cronConnector } from "@ferry/cron-connector";
 import type { FunctionRegistry, NatsConnection } from "@ferry/jetstream";
 import { createRouter, type Router } from "@ferry/router";
+import type { Registry } from "@ferry/runtime";
 import { webhookConnector } from "@ferry/webhook-connector";
 
 /** Every connector kind the `ferry` command knows. */
@@ -57,8 +58,16 @@ export async function startEvents(opts: {
   logger: Logger;
   connectors: LoadedConnector[];
   env: Record<string, string | undefined>;
+  /** Registry the router and connectors add their metrics to (`ferry up`: the stack's). */
+  metricsRegistry?: Registry;
 }): Promise<Events> {
-  const router = await createRouter({ nc: opts.nc, registry: opts.registry, logger: opts.logger });
+  const metrics = opts.metricsRegistry ? { metricsRegistry: opts.metricsRegistry } : {};
+  const router = await createRouter({
+    nc: opts.nc,
+    registry: opts.registry,
+    logger: opts.logger,
+    ...metrics,
+  });
   const connectors: Connector[] = [];
   const stop = async (): Promise<void> => {
     for (const c of connectors) await c.stop(5_000);
@@ -69,7 +78,13 @@ export async function startEvents(opts: {
       const source = createSource(loaded, opts.env);
       const logger = opts.logger.child({ connectorFile: loaded.file });
       connectors.push(
-        await startConnector({ source, eventSource: loaded.eventSource, nc: opts.nc, logger }),
+        await startConnector({
+          source,
+          eventSource: loaded.eventSource,
+          nc: opts.nc,
+          logger,
+          ...metrics,
+        }),
       );
     }
   } catch (err) {

@@ -19,6 +19,7 @@ import { createQueueWorker, type QueueWorker } from "@ferry/queue-worker";
 import { createCallbackWorker, type CallbackWorker, type RetryPolicy } from "@ferry/callbacks";
 import { createProvider, type Provider } from "@ferry/provider";
 import { createAddressPolicy } from "@ferry/runtime";
+import type { Registry } from "@ferry/runtime";
 
 /** Options of {@link startStack}. */
 export interface StackOptions {
@@ -71,6 +72,8 @@ export interface Stack {
   /** Ready replicas, as the provider publishes them. */
   endpoints: EndpointTable;
   provider: Provider | undefined;
+  /** The registry every service of the stack adds its metrics to, served on `/metrics`. */
+  metricsRegistry: Registry;
   stop(): Promise<void>;
 }
 
@@ -143,6 +146,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     worker,
     endpoints,
     provider,
+    metricsRegistry,
     async stop() {
       await gateway.close();
       await worker?.stop(10_000);

@@ -77,6 +77,7 @@ export async function up(opts: UpOptions): Promise<Up> {
           logger,
           connectors,
           env,
+          metricsRegistry: stack.metricsRegistry,
         });
       }
     } catch (err) {

@@ -174,5 +174,7 @@ export function hostPort(url: string): { host: string; port: number } {
 /** Every key of a launch's environment that its target does not read. */
 export function unknownVars(target: ServiceTarget, launch: Launch): string[] {
   const known = target.known(launch);
-  return Object.keys(launch.env).filter((k) => !known.includes(k));
+  // OTEL_* belong to the OpenTelemetry SDK (started by every entry through startSdk), not to a
+  // service's own config schema.
+  return Object.keys(launch.env).filter((k) => !known.includes(k) && !k.startsWith("OTEL_"));
 }

@@ -338,7 +338,9 @@ describe("metrics and shutdown", () => {
     ]) {
       expect(text).toContain(name);
     }
-    expect(text).toMatch(/queue_worker_dlq_messages\{queue="default",function_name="twice"\} \d+/);
+    expect(text).toMatch(
+      /queue_worker_dlq_messages\{queue_name="default",function_name="twice"\} \d+/,
+    );
   });
 
   test("shutdown - SIGTERM lets a short call finish and hands a long one back to the queue", async () => {

@@ -11,6 +11,7 @@ import { statusRoutes } from "./routes/status.js";
 import { systemCallbackRoutes } from "./routes/system-callbacks.js";
 import { installErrorHandlers } from "./errors.js";
 import { createGatewayMetrics } from "./metrics.js";
+import { httpMetricsHook } from "./http-metrics.js";
 import { asyncFunctionRoutes } from "./routes/async-function.js";
 import { healthRoutes } from "./routes/health.js";
 import { systemEventsRoutes } from "./routes/system-events.js";
@@ -52,6 +53,8 @@ export interface GatewayAppOptions {
   idempotencyTtlSeconds?: number;
   /** Longest `X-Delay` / `X-Not-Before`. Default one day. */
   maxDelayMs?: number;
+  /** Log request bodies at debug. Default false: bodies are never logged. */
+  logBodies?: boolean;
   /** Ready replicas (sync invoke, function status). */
   endpoints: EndpointTable;
   /** For queue depths in `/system/functions` and `/system/queues`. */
@@ -65,6 +68,7 @@ export async function gatewayApp(app: FastifyInstance, opts: GatewayAppOptions):
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
   installErrorHandlers(app);
   const metrics = createGatewayMetrics(opts.metricsRegistry);
+  httpMetricsHook(app, metrics.shared);
   const status = opts.redis && createStatusStore(opts.redis, opts.statusTtlSeconds ?? 86_400);
   if (status) statusRoutes(app, { store: status });
   if (opts.callbackQueue && opts.redis) {
@@ -85,6 +89,7 @@ export async function gatewayApp(app: FastifyInstance, opts: GatewayAppOptions):
       ? { idempotency: new IdempotencyStore(opts.redis, opts.idempotencyTtlSeconds ?? 86_400) }
       : {}),
     ...(opts.maxDelayMs !== undefined ? { maxDelayMs: opts.maxDelayMs } : {}),
+    ...(opts.logBodies ? { logBodies: true } : {}),
   });
   if (opts.redis && opts.nc) {
     asyncCancelRoutes(app, {

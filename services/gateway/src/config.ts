@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Duration, Port, parseEnv } from "@ferry/runtime";
+import { Bool, Duration, Port, parseEnv } from "@ferry/runtime";
 
 /** Gateway configuration, read from environment variables. */
 export const GatewayConfig = z.object({
@@ -42,6 +42,8 @@ export const GatewayConfig = z.object({
   IDEMPOTENCY_TTL: Duration.default(86_400_000),
   /** Longest `X-Delay` / `X-Not-Before` a call may ask for. */
   MAX_DELAY: Duration.default(86_400_000),
+  /** Log request bodies (first 4 KiB, at debug) of async calls; a debugging aid, off by default. */
+  LOG_BODIES: Bool.default(false),
   /** pino log level. */
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });

@@ -1,12 +1,14 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Redis } from "ioredis";
 import { configOrExit, createLogger, createRegistry, onShutdown } from "@ferry/runtime";
+import { startSdk } from "@ferry/runtime/otel";
 import { connectNats, openFunctionRegistry, provisionStreams } from "@ferry/jetstream";
 import { loadConfig } from "./config.js";
 import { createGateway } from "./server.js";
 
 const cfg = configOrExit("gateway", () => loadConfig());
 const logger = createLogger({ name: "gateway", level: cfg.LOG_LEVEL });
+const otel = await startSdk("gateway");
 const nc = await connectNats({ servers: cfg.NATS_URL, name: "ferry-gateway", logger });
 await provisionStreams(await jetstreamManager(nc), {
   replicas: cfg.STREAM_REPLICAS,
@@ -33,6 +35,7 @@ const gateway = await createGateway({
   replicas: cfg.STREAM_REPLICAS,
   idempotencyTtlSeconds: Math.ceil(cfg.IDEMPOTENCY_TTL / 1000),
   maxDelayMs: cfg.MAX_DELAY,
+  logBodies: cfg.LOG_BODIES,
 });
 const port = await gateway.listen(cfg.PORT, cfg.HOST);
 logger.info({ port }, "gateway listening");
@@ -43,6 +46,7 @@ onShutdown(
     await registry.close();
     await nc.drain();
     await redis.quit();
+    await otel.shutdown();
   },
   { logger },
 );

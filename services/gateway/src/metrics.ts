@@ -1,10 +1,12 @@
 import { Counter, Histogram, type Registry } from "prom-client";
-import { DURATION_BUCKETS } from "@ferry/runtime";
+import { DURATION_BUCKETS, sharedMetrics, type SharedMetrics } from "@ferry/runtime";
 
 /** The gateway's Prometheus metrics (OpenFaaS names where they exist). */
 export interface GatewayMetrics {
   invocations: Counter<"function_name" | "code">;
   acceptSeconds: Histogram<"function_name">;
+  /** OpenFaaS names also recorded by the queue-worker and router. */
+  shared: SharedMetrics;
 }
 
 /** Registers the gateway's metrics in `registry`. */
@@ -23,5 +25,6 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
       buckets: DURATION_BUCKETS,
       registers: [registry],
     }),
+    shared: sharedMetrics(registry),
   };
 }

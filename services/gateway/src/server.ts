@@ -51,6 +51,8 @@ export interface GatewayOptions {
   idempotencyTtlSeconds?: number;
   /** Longest `X-Delay` / `X-Not-Before`. */
   maxDelayMs?: number;
+  /** Log request bodies at debug (LOG_BODIES). Default false: bodies are never logged. */
+  logBodies?: boolean;
   /** Ready replicas the provider publishes; opened (and closed) by the gateway when absent. */
   endpoints?: EndpointTable;
 }
@@ -109,6 +111,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       ? { idempotencyTtlSeconds: opts.idempotencyTtlSeconds }
       : {}),
     ...(opts.maxDelayMs !== undefined ? { maxDelayMs: opts.maxDelayMs } : {}),
+    ...(opts.logBodies ? { logBodies: true } : {}),
   });
   return {
     app,

@@ -6,12 +6,14 @@ import {
   onShutdown,
   startHealthServer,
 } from "@ferry/runtime";
+import { startSdk } from "@ferry/runtime/otel";
 import { connectNats, isConnected, openFunctionRegistry } from "@ferry/jetstream";
 import { loadConfig } from "./config.js";
 import { createProvider } from "./provider.js";
 
 const cfg = configOrExit("provider", () => loadConfig());
 const logger = createLogger({ name: "provider", level: cfg.LOG_LEVEL });
+const otel = await startSdk("provider");
 const nc = await connectNats({ servers: cfg.NATS_URL, name: "ferry-provider", logger });
 const registry = await openFunctionRegistry(nc, { logger, replicas: cfg.STREAM_REPLICAS });
 const metricsRegistry = createRegistry();
@@ -42,6 +44,7 @@ onShutdown(
     await registry.close();
     await nc.drain();
     await health.close();
+    await otel.shutdown();
   },
   { logger, deadlineMs: 30_000 },
 );

@@ -7,6 +7,14 @@ import {
   type EndpointLease,
   type FunctionRegistry,
 } from "@ferry/jetstream";
+import {
+  SpanKind,
+  extractTrace,
+  injectTrace,
+  recordSpan,
+  traceIdOf,
+  withSpan,
+} from "@ferry/runtime";
 import { bodyOf } from "./body.js";
 import type { CancelWatch } from "./cancel.js";
 import type { Dispatch, DispatchResult } from "./dispatch.js";
@@ -74,10 +82,29 @@ export async function handleMessage(
     msg.term();
     return;
   }
-  const spec = deps.registry.get(inv.function);
   const attempt = (inv.attemptsBefore ?? 0) + msg.info.deliveryCount;
+  const parent = extractTrace(inv);
+  const attributes = { "ferry.call_id": inv.callId, "ferry.function": inv.function, attempt };
+  recordSpan("queue wait", parent, inv.enqueuedAt, { ...attributes, "ferry.queue": inv.queue });
+  const span = { parent, kind: SpanKind.CONSUMER, attributes };
+  // Onwards (function, callback, DLQ) the call carries this attempt's span as its parent.
+  return withSpan("worker dispatch", span, (_s, ctx) =>
+    handleCall(msg, { ...inv, ...injectTrace(ctx, inv) }, attempt, deps, log, signal),
+  );
+}
+
+async function handleCall(
+  msg: JsMsg,
+  inv: Invocation,
+  attempt: number,
+  deps: CallDeps,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<void> {
+  const spec = deps.registry.get(inv.function);
   const policy = resolvePolicy(spec, deps.retryDefaults);
-  const callLog = log.child({ callId: inv.callId, function: inv.function, attempt });
+  const traceId = traceIdOf(inv.traceparent);
+  const callLog = log.child({ callId: inv.callId, function: inv.function, attempt, traceId });
   const call: Call = { msg, inv, spec, policy, attempt, log: callLog };
   if (await persist(call, deps, () => deps.recorder.settled(inv))) {
     callLog.info("already finished (an ack was lost); acked without running again");
@@ -166,6 +193,7 @@ async function dispatchOnce(
     deps.ackWaitMs,
     async () => {
       deps.metrics.inflight.inc(fn);
+      deps.metrics.shared.started.inc(fn);
       try {
         const body = await bodyOf(msg, deps.bodies);
         return await deps.dispatch.call(endpoint.url, inv, body, {
@@ -182,6 +210,8 @@ async function dispatchOnce(
     () => slot?.refresh(),
   );
   deps.metrics.duration.observe(fn, result.durationMs / 1000);
+  const code = { ...fn, code: String(statusOf(result)) };
+  deps.metrics.shared.seconds.observe(code, result.durationMs / 1000);
   return result;
 }
 
@@ -256,6 +286,8 @@ async function finish(call: Call, deps: CallDeps, out: FinalOutcome): Promise<vo
   await persist(call, deps, () => deps.recorder.final(call.inv, out));
   call.msg.ack();
   deps.metrics.processed.inc({ function_name: call.inv.function, outcome: out.status });
+  const labels = { function_name: call.inv.function, outcome: out.status };
+  deps.metrics.endToEnd.observe(labels, (Date.now() - call.inv.enqueuedAt) / 1000);
   // Successes are the bulk of the traffic: logged at debug, so that info costs nothing per call.
   call.log[out.status === CallStatus.Succeeded ? "debug" : "info"](
     { status: out.status, statusCode: out.statusCode, durationMs: Math.round(out.durationMs) },

@@ -6,12 +6,14 @@ import {
   onShutdown,
   startHealthServer,
 } from "@ferry/runtime";
+import { startSdk } from "@ferry/runtime/otel";
 import { connectNats, isConnected, openFunctionRegistry } from "@ferry/jetstream";
 import { loadConfig } from "./config.js";
 import { createQueueWorker } from "./worker.js";
 
 const cfg = configOrExit("queue-worker", () => loadConfig());
 const logger = createLogger({ name: "queue-worker", level: cfg.LOG_LEVEL });
+const otel = await startSdk("queue-worker");
 const nc = await connectNats({ servers: cfg.NATS_URL, name: "ferry-queue-worker", logger });
 const redis = new Redis(cfg.REDIS_URL, { maxRetriesPerRequest: null });
 const bullRedis = new Redis(cfg.REDIS_URL, { maxRetriesPerRequest: null });
@@ -60,6 +62,7 @@ onShutdown(
     await nc.drain();
     await Promise.all([redis.quit(), bullRedis.quit()]);
     await health.close();
+    await otel.shutdown();
   },
   { logger, deadlineMs: cfg.SHUTDOWN_DEADLINE + 5_000 },
 );

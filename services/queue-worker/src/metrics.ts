@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import { DURATION_BUCKETS } from "@ferry/runtime";
+import { DURATION_BUCKETS, sharedMetrics, type SharedMetrics } from "@ferry/runtime";
 
 /** The queue-worker's Prometheus metrics (OpenFaaS names where they exist). */
 export interface WorkerMetrics {
@@ -9,8 +9,11 @@ export interface WorkerMetrics {
   queueWait: Histogram<"queue_name">;
   redeliveries: Counter<"function_name" | "reason">;
   retries: Counter<"function_name">;
-  pending: Gauge<"queue" | "function_name">;
-  dlqSize: Gauge<"queue" | "function_name">;
+  pending: Gauge<"queue_name" | "function_name">;
+  dlqSize: Gauge<"queue_name" | "function_name">;
+  endToEnd: Histogram<"function_name" | "outcome">;
+  /** OpenFaaS names also recorded by the gateway (`ferry up` shares one registry). */
+  shared: SharedMetrics;
 }
 
 /** Counts of stored messages by subject, for the pending and DLQ gauges. */
@@ -20,13 +23,13 @@ export type SubjectCounts = (stream: string) => Promise<Record<string, number>>;
 export function createWorkerMetrics(registry: Registry, counts?: SubjectCounts): WorkerMetrics {
   const registers = [registry];
   const bySubject = (stream: string) =>
-    async function (this: Gauge<"queue" | "function_name">): Promise<void> {
+    async function (this: Gauge<"queue_name" | "function_name">): Promise<void> {
       if (!counts) return;
       this.reset();
       const found = await counts(stream).catch(() => ({}));
       for (const [subject, n] of Object.entries(found)) {
         const [, , queue = "", fn = ""] = subject.split(".");
-        this.set({ queue, function_name: fn }, n);
+        this.set({ queue_name: queue, function_name: fn }, n);
       }
     };
   return {
@@ -56,6 +59,13 @@ export function createWorkerMetrics(registry: Registry, counts?: SubjectCounts):
       buckets: DURATION_BUCKETS,
       registers,
     }),
+    endToEnd: new Histogram({
+      name: "queue_worker_end_to_end_seconds",
+      help: "Time from acceptance to the call's final outcome, by outcome",
+      labelNames: ["function_name", "outcome"],
+      buckets: DURATION_BUCKETS,
+      registers,
+    }),
     redeliveries: new Counter({
       name: "queue_worker_redeliveries_total",
       help: "Calls handed back to the queue to run again, by reason",
@@ -71,16 +81,17 @@ export function createWorkerMetrics(registry: Registry, counts?: SubjectCounts):
     pending: new Gauge({
       name: "queue_worker_pending_messages",
       help: "Calls stored in FERRY_INVOKE (waiting or running), by queue and function",
-      labelNames: ["queue", "function_name"],
+      labelNames: ["queue_name", "function_name"],
       registers,
       collect: bySubject("FERRY_INVOKE"),
     }),
     dlqSize: new Gauge({
       name: "queue_worker_dlq_messages",
       help: "Dead letters stored in FERRY_DLQ, by queue and function",
-      labelNames: ["queue", "function_name"],
+      labelNames: ["queue_name", "function_name"],
       registers,
       collect: bySubject("FERRY_DLQ"),
     }),
+    shared: sharedMetrics(registry),
   };
 }

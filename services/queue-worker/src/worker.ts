@@ -29,6 +29,7 @@ import { destinationsHook } from "./destinations.js";
 import { Dispatch } from "./dispatch.js";
 import { FunctionLimiter } from "./limiter.js";
 import { createWorkerMetrics } from "./metrics.js";
+import { registerQueueAge } from "./queue-age.js";
 import { OutcomeRecorder } from "./outcome.js";
 import { Parking } from "./park.js";
 import { DEFAULT_RETRY_CODES, type ResolvedRetryPolicy } from "./retry.js";
@@ -160,6 +161,8 @@ export async function createQueueWorker(opts: QueueWorkerOptions): Promise<Queue
     ? () => {}
     : opts.registry.onChange((_name, spec) => spec && serve(spec.queue));
   await Promise.all(loops.values());
+  if (opts.metricsRegistry)
+    registerQueueAge(opts.metricsRegistry, opts.nc, () => [...loops.keys()]);
 
   return {
     queues: () => [...loops.keys()],

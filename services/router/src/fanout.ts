@@ -11,6 +11,7 @@ import {
   type Invocation,
 } from "@ferry/contracts";
 import { toMsgHdrs, type FunctionRegistry } from "@ferry/jetstream";
+import { SpanKind, currentTrace, extractTrace, withSpan } from "@ferry/runtime";
 
 /** One event read from FERRY_EVENTS. */
 export interface RoutedEvent {
@@ -60,9 +61,24 @@ export async function publishInvocations(
   specs: FunctionSpec[],
   opts: { timeoutMs: number; replay?: string },
 ): Promise<Published[]> {
+  const span = {
+    parent: extractTrace({ traceparent: ev.traceparent }),
+    kind: SpanKind.PRODUCER,
+    attributes: { "ferry.topic": ev.topic, "ferry.subscribers": specs.length },
+  };
+  return withSpan("router fan-out", span, () => publishEach(js, ev, specs, opts));
+}
+
+function publishEach(
+  js: JetStreamClient,
+  ev: RoutedEvent,
+  specs: FunctionSpec[],
+  opts: { timeoutMs: number; replay?: string },
+): Promise<Published[]> {
   return Promise.all(
     specs.map(async (spec) => {
       const inv = eventInvocation(ev, spec, opts.replay);
+      Object.assign(inv, currentTrace(inv));
       const ack = await js.publish(invokeSubject(spec.queue, spec.name), ev.data, {
         msgID: inv.callId,
         headers: toMsgHdrs(encodeInvocation(inv)),

@@ -5,12 +5,14 @@ import {
   onShutdown,
   startHealthServer,
 } from "@ferry/runtime";
+import { startSdk } from "@ferry/runtime/otel";
 import { connectNats, isConnected, openFunctionRegistry } from "@ferry/jetstream";
 import { loadConfig } from "./config.js";
 import { createRouter } from "./router.js";
 
 const cfg = configOrExit("router", () => loadConfig());
 const logger = createLogger({ name: "router", level: cfg.LOG_LEVEL });
+const otel = await startSdk("router");
 const nc = await connectNats({ servers: cfg.NATS_URL, name: "ferry-router", logger });
 const registry = await openFunctionRegistry(nc, { logger });
 let stopping = false;
@@ -36,6 +38,7 @@ onShutdown(
     await registry.close();
     await health.close();
     await nc.drain();
+    await otel.shutdown();
   },
   { logger },
 );

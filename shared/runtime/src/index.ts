@@ -18,3 +18,17 @@ export type { Logger } from "pino";
 export type { ShutdownOptions } from "./shutdown.js";
 export type { HealthServer, HealthServerOptions } from "./health.js";
 export type { AddressPolicy } from "./ssrf.js";
+export {
+  extractTrace,
+  injectTrace,
+  currentTrace,
+  mintTraceparent,
+  withSpan,
+  recordSpan,
+  traceIdOf,
+  SpanKind,
+  SpanStatusCode,
+} from "./tracing.js";
+export type { TraceCarrier, SpanOptions, Context as TraceContext, Span } from "./tracing.js";
+export { sharedMetrics } from "./openfaas-metrics.js";
+export type { SharedMetrics } from "./openfaas-metrics.js";

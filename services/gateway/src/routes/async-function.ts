@@ -14,6 +14,8 @@ import {
 } from "@ferry/contracts";
 import { toMsgHdrs, type BodyStore, type FunctionRegistry } from "@ferry/jetstream";
 import type { AddressPolicy } from "@ferry/runtime";
+import { SpanKind, currentTrace, extractTrace, injectTrace, mintTraceparent } from "@ferry/runtime";
+import { traceIdOf, withSpan } from "@ferry/runtime";
 import type { GatewayMetrics } from "../metrics.js";
 import type { StatusStore } from "../status-store.js";
 import { checkCallbackHost } from "./callback-guard.js";
@@ -42,6 +44,8 @@ export interface AsyncRouteOptions {
   idempotency?: IdempotencyStore;
   /** Longest `X-Delay` / `X-Not-Before` accepted. Default one day. */
   maxDelayMs?: number;
+  /** Log the first 4 KiB of each body at debug. Default false: bodies are never logged. */
+  logBodies?: boolean;
 }
 
 type Params = { name: string; "*"?: string };
@@ -51,7 +55,12 @@ export function asyncFunctionRoutes(app: FastifyInstance, opts: AsyncRouteOption
   const handler = (
     req: FastifyRequest<{ Params: Params }>,
     reply: FastifyReply,
-  ): Promise<unknown> => accept(req, reply, opts);
+  ): Promise<unknown> =>
+    withSpan(
+      "gateway accept",
+      { parent: extractTrace(traceHeaders(req)), kind: SpanKind.SERVER },
+      () => accept(req, reply, opts),
+    );
   const routeOpts = { bodyLimit: opts.maxBodyBytes };
   app.post<{ Params: Params }>("/async-function/:name", routeOpts, handler);
   app.post<{ Params: Params }>("/async-function/:name/*", routeOpts, handler);
@@ -69,10 +78,16 @@ async function accept(
     throw new FerryError("Unavailable", "the queue is unavailable, retry later");
   }
   const inv = toInvocation(req, spec);
+  Object.assign(inv, currentTrace(inv));
+  inv.traceparent ??= mintTraceparent();
   if (inv.callbackUrl) await checkCallbackHost(opts.addressPolicy, inv.callbackUrl);
   const notBefore = notBeforeOf(req.headers, opts.maxDelayMs ?? 86_400_000);
   if (notBefore !== undefined) inv.notBefore = notBefore;
-  const log = req.log.child({ callId: inv.callId, function: spec.name });
+  const log = req.log.child({
+    callId: inv.callId,
+    function: spec.name,
+    traceId: traceIdOf(inv.traceparent),
+  });
   const idemKey = idempotencyKeyOf(req, opts);
   if (idemKey !== undefined && opts.idempotency) {
     const first = await opts.idempotency.claim(spec.name, idemKey, inv.callId);
@@ -89,12 +104,16 @@ async function accept(
     return false;
   });
   try {
-    const ack = await opts.js.publish(invokeSubject(spec.queue, spec.name), body, {
-      msgID: inv.callId,
-      headers: toMsgHdrs(encodeInvocation(inv)),
-      timeout: opts.publishTimeoutMs,
+    const ack = await withSpan("gateway publish", publishSpan(inv), (_span, ctx) => {
+      Object.assign(inv, injectTrace(ctx, inv));
+      return opts.js.publish(invokeSubject(spec.queue, spec.name), body, {
+        msgID: inv.callId,
+        headers: toMsgHdrs(encodeInvocation(inv)),
+        timeout: opts.publishTimeoutMs,
+      });
     });
-    log.debug({ seq: ack.seq, duplicate: ack.duplicate }, "call queued");
+    const logged = opts.logBodies ? { body: bodyForLog(req) } : {};
+    log.debug({ seq: ack.seq, duplicate: ack.duplicate, ...logged }, "call queued");
     await queued;
   } catch (err) {
     if (inv.bodyRef) void opts.bodies?.delete(inv.bodyRef).catch(() => {});
@@ -106,6 +125,7 @@ async function accept(
     throw new FerryError("Unavailable", "the queue is unavailable, retry later", { cause: err });
   }
   opts.metrics.invocations.inc({ function_name: spec.name, code: "202" });
+  opts.metrics.shared.submitted.inc({ queue_name: spec.queue, function_name: spec.name });
   opts.metrics.acceptSeconds.observe(
     { function_name: spec.name },
     Number(process.hrtime.bigint() - started) / 1e9,
@@ -158,6 +178,23 @@ function replyDuplicate(
     .header("x-call-id", callId)
     .header(HttpHeaders.Duplicate, "true")
     .send({ callId, status: "duplicate" });
+}
+
+function bodyForLog(req: FastifyRequest): string {
+  return Buffer.isBuffer(req.body) ? req.body.subarray(0, 4096).toString("utf8") : "";
+}
+
+function traceHeaders(req: FastifyRequest): { traceparent?: string; tracestate?: string } {
+  const { traceparent, tracestate } = req.headers;
+  return {
+    ...(typeof traceparent === "string" ? { traceparent } : {}),
+    ...(typeof tracestate === "string" ? { tracestate } : {}),
+  };
+}
+
+function publishSpan(inv: Invocation) {
+  const attributes = { "ferry.call_id": inv.callId, "ferry.function": inv.function };
+  return { kind: SpanKind.PRODUCER, attributes };
 }
 
 function lookup(registry: FunctionRegistry, name: string): FunctionSpec {

@@ -9,6 +9,7 @@ import {
   type FunctionSpec,
 } from "@ferry/contracts";
 import type { EndpointLease, EndpointTable, FunctionRegistry } from "@ferry/jetstream";
+import { SpanKind, currentTrace, extractTrace, withSpan } from "@ferry/runtime";
 import type { GatewayMetrics } from "../metrics.js";
 
 /** What the sync invoke route needs. */
@@ -38,7 +39,8 @@ export async function functionRoutes(
   const handler = (
     req: FastifyRequest<{ Params: Params }>,
     reply: FastifyReply,
-  ): Promise<unknown> => invoke(req, reply, opts, agent);
+  ): Promise<unknown> =>
+    withSpan("gateway proxy", proxySpan(req), () => invoke(req, reply, opts, agent));
   app.all<{ Params: Params }>("/function/:name", handler);
   app.all<{ Params: Params }>("/function/:name/*", handler);
 }
@@ -58,8 +60,13 @@ async function invoke(
   }
   const callId = randomUUID();
   const log = req.log.child({ callId, function: name });
-  const count = (code: number): void =>
-    void opts.metrics.invocations.inc({ function_name: name, code: String(code) });
+  const started = performance.now();
+  opts.metrics.shared.started.inc({ function_name: name });
+  const count = (code: number): void => {
+    opts.metrics.invocations.inc({ function_name: name, code: String(code) });
+    const seconds = (performance.now() - started) / 1000;
+    opts.metrics.shared.seconds.observe({ function_name: name, code: String(code) }, seconds);
+  };
   const lease = await endpointFor(spec, opts);
   if (!lease) {
     count(503);
@@ -120,7 +127,18 @@ function forwarded(req: FastifyRequest, callId: string): Record<string, string> 
     if (typeof value === "string") out[key] = value;
   }
   out[HttpHeaders.CallId] = callId;
-  return out;
+  // The function continues the trace from the gateway's proxy span (the caller's when tracing is off).
+  return Object.assign(out, currentTrace(out));
+}
+
+function proxySpan(req: FastifyRequest<{ Params: Params }>) {
+  const { traceparent, tracestate } = req.headers;
+  const carrier = {
+    ...(typeof traceparent === "string" ? { traceparent } : {}),
+    ...(typeof tracestate === "string" ? { tracestate } : {}),
+  };
+  const attributes = { "ferry.function": req.params.name };
+  return { parent: extractTrace(carrier), kind: SpanKind.SERVER, attributes };
 }
 
 function joinPath(base: string, rest: string): string {
