@@ -37,7 +37,7 @@ export function kafkaExtension(name: string): string {
 function text(bytes: Buffer): string | undefined {
   try {
     const s = utf8.decode(bytes);
-    return /[\u0000-\u001f\u007f]/.test(s) ? undefined : s;
+    return [...s].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f) ? undefined : s;
   } catch {
     return undefined;
   }

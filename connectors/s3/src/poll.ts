@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { ListObjectsV2Command, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import { ListObjectsV2Command, type S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import type { EventDraft, SourceContext } from "@ferry/connector-sdk";
 import type { PollMode } from "./config.js";
 

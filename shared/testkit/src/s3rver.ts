@@ -10,7 +10,7 @@ import { startServer, type ServerHandle } from "./server-process.js";
  */
 export function startS3rver(buckets: string[] = []): Promise<ServerHandle> {
   return startServer({
-    command: process.execPath,
+    command: "node",
     scheme: "http",
     args: (port, dir) => [
       "--openssl-legacy-provider",
