@@ -8,11 +8,11 @@ import {
 import { jetstreamManager } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Streams, decodeEvent, eventSubject } from "@ferry/contracts";
-import { startConnector, type Connector } from "@ferry/connector-sdk";
+import { startConnector, type Connector, type Source } from "@ferry/connector-sdk";
 import { connectNats, fromMsgHdrs, provisionStreams, type NatsConnection } from "@ferry/jetstream";
 import { createLogger } from "@ferry/runtime";
 import { startNats, startS3rver, type ServerHandle } from "@ferry/testkit";
-import { S3File, createS3Source, type S3Source } from "../src/index.js";
+import { PollMode, S3File, createS3Source, pollOnce, type S3Source } from "../src/index.js";
 
 const TOPIC = "s3.polled";
 const BUCKET = "uploads";
@@ -65,6 +65,29 @@ async function start(interval = "1h"): Promise<number> {
   const connector = await startConnector({ source, eventSource: "/test/s3poll", nc, logger });
   running = { source, connector };
   return first;
+}
+
+/** Runs one poll whose checkpoint write fails, as if the process died right after the acks. */
+async function crashedPoll(): Promise<void> {
+  const poll = PollMode.parse({
+    bucket: BUCKET,
+    prefix: "in/",
+    endpoint: s3rver.url,
+    pageSize: 300,
+  });
+  const source: Source = {
+    kind: "s3",
+    async start(ctx) {
+      const positions = {
+        get: (k: string) => ctx.positions.get(k),
+        put: () => Promise.reject(new Error("killed before the checkpoint")),
+      };
+      await expect(pollOnce(s3, poll, TOPIC, { ...ctx, positions })).rejects.toThrow("killed");
+    },
+    async stop() {},
+  };
+  const connector = await startConnector({ source, eventSource: "/test/s3poll", nc, logger });
+  await connector.stop();
 }
 
 async function stop(): Promise<void> {
@@ -164,6 +187,16 @@ describe("s3 poll", () => {
     await running?.source.nextPoll();
     await stop();
     expect(await start()).toBe(0);
+    expect(await newEvents()).toEqual([]);
+    await stop();
+
+    // A poll that dies after publishing but before its checkpoint: the next poll publishes the
+    // same events again with the same ids, and JetStream stores none of them twice.
+    await put(range(3_000, 3_003).map(key));
+    await crashedPoll();
+    const published = await newEvents();
+    expect(published).toEqual(range(3_000, 3_003).map((n) => `ObjectCreated ${key(n)}`));
+    expect(await start()).toBe(3);
     expect(await newEvents()).toEqual([]);
   }, 90_000);
 });
