@@ -118,7 +118,7 @@ describe("kafka connector", () => {
         `topics: ["${TOPIC}"]`,
         "fromBeginning: true",
         "topic: kafka.orders",
-        "maxInflight: 100",
+        "maxInflight: 500",
         "sessionTimeout: 6s",
         "",
       ].join("\n"),
@@ -182,11 +182,12 @@ describe("kafka connector", () => {
     expect(String(one?.headers["ce-kafkakey"])).toMatch(/^order-\d+$/);
     expect(String(one?.headers["ce-kafkatraceid"])).toMatch(/^t-\d+$/);
     // Re-published after the kills (the uncommitted tails), dropped by JetStream as duplicates.
+    // How many depends on where a kill lands (mid-chunk or between a commit and the next fetch),
+    // so it is reported, not asserted; the exactly-once checks above hold either way.
     const duplicates = processes.reduce(
       (n, p) => n + (p.output().match(/"duplicate":true/g)?.length ?? 0),
       0,
     );
-    expect(duplicates).toBeGreaterThan(0);
     console.log(
       `kafka: ${RECORDS} records over ${ends.length} partitions, ${invocations().length} invocations, ${byId.size} distinct, ${duplicates} re-published duplicates dropped`,
     );
