@@ -11,15 +11,19 @@ import {
   type Source,
 } from "@ferry/connector-sdk";
 import { cronConnector } from "@ferry/cron-connector";
+import { kafkaConnector } from "@ferry/kafka-connector";
 import type { FunctionRegistry, NatsConnection } from "@ferry/jetstream";
 import { createRouter, type Router } from "@ferry/router";
 import type { Registry } from "@ferry/runtime";
+import { s3Connector } from "@ferry/s3-connector";
 import { webhookConnector } from "@ferry/webhook-connector";
 
 /** Every connector kind the `ferry` command knows. */
 export const CONNECTORS: ReadonlyArray<ConnectorDefinition<{ source?: string | undefined }>> = [
   cronConnector,
   webhookConnector,
+  kafkaConnector,
+  s3Connector,
 ];
 
 /** The connector config files among `paths`: files as given, directories' `*.yaml` / `*.yml`. */

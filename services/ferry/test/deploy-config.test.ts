@@ -63,6 +63,8 @@ describe("docker-compose.yml", () => {
         "callbacks",
         "connector-cron",
         "connector-webhook",
+        "connector-kafka",
+        "connector-s3",
         "functions-deploy",
         "gateway",
         "queue-worker",

@@ -10,6 +10,8 @@ import { CallbacksConfig } from "@ferry/callbacks";
 import { RouterConfig } from "@ferry/router";
 import { ConnectorEnv, type ConnectorDefinition } from "@ferry/connector-sdk";
 import { cronConnector } from "@ferry/cron-connector";
+import { kafkaConnector } from "@ferry/kafka-connector";
+import { s3Connector } from "@ferry/s3-connector";
 import { webhookConnector } from "@ferry/webhook-connector";
 import { loadConfig as loadWatchdogConfig } from "@ferry/watchdog";
 
@@ -120,6 +122,22 @@ export const SERVICE_TARGETS: Record<string, ServiceTarget> = {
     listens: (c) => (c.host === "0.0.0.0" || c.host === "::" ? [c.port] : []),
     secrets: (c) => Object.values(c.hooks).flatMap((h) => h.verify.secretEnv ?? []),
     topics: (c) => Object.values(c.hooks).map((h) => h.topic),
+  }),
+  "connectors/kafka/dist/main.js": connectorTarget(kafkaConnector, {
+    listens: () => [],
+    secrets: (c) => (c.sasl ? [c.sasl.passwordEnv] : []),
+    topics: (c) => [c.topic, ...(c.errorTopic ? [c.errorTopic] : [])],
+  }),
+  "connectors/s3/dist/main.js": connectorTarget(s3Connector, {
+    // Only a push server bound to every interface is reachable from outside its container.
+    listens: (c) =>
+      c.push && (c.push.host === "0.0.0.0" || c.push.host === "::") ? [c.push.port] : [],
+    secrets: (c) => [
+      ...(c.push?.minio?.tokenEnv ? [c.push.minio.tokenEnv] : []),
+      ...(c.poll?.accessKeyIdEnv ? [c.poll.accessKeyIdEnv] : []),
+      ...(c.poll?.secretAccessKeyEnv ? [c.poll.secretAccessKeyEnv] : []),
+    ],
+    topics: (c) => [c.topic],
   }),
   "services/ferry/dist/main.js": {
     source: "services/ferry/src/main.ts",

@@ -8,3 +8,6 @@ export type { ServerHandle, ServerRecipe } from "./server-process.js";
 export type { ClusterNode, NatsCluster } from "./cluster.js";
 export type { HttpSink, SinkRequest, SinkResponder } from "./sink.js";
 export type { TsProcess } from "./child.js";
+export { startKafkaMock } from "./kafka-mock.js";
+export type { KafkaMock } from "./kafka-mock.js";
+export { startS3rver } from "./s3rver.js";
