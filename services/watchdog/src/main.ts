@@ -1,4 +1,5 @@
 import { ConfigError, createLogger, onShutdown } from "@ferry/runtime";
+import { startSdk } from "@ferry/runtime/otel";
 import { loadConfig, type WatchdogConfig } from "./config.js";
 import { createWatchdog } from "./watchdog.js";
 
@@ -17,10 +18,11 @@ function configOrExit(): WatchdogConfig {
 
 const config = configOrExit();
 const logger = createLogger({ name: "watchdog" });
-const watchdog = createWatchdog(config, { logger, env: process.env });
+const otel = await startSdk("watchdog");
+const watchdog = createWatchdog(config, { logger, env: process.env, tracing: otel.enabled });
 // However the process ends (a second signal, the shutdown deadline), no function outlives it.
 process.on("exit", () => watchdog.kill());
-onShutdown(() => watchdog.stop(), {
+onShutdown(() => watchdog.stop().finally(() => otel.shutdown()), {
   logger,
   deadlineMs: config.healthcheck_interval + 2 * config.write_timeout + CHILD_GRACE_MS,
 });

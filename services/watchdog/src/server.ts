@@ -3,6 +3,7 @@ import { parseSeconds } from "./config.js";
 import { WatchdogError } from "./errors.js";
 import type { WatchdogMetrics } from "./metrics.js";
 import { WatchdogResponse, type ModeRunner } from "./runners/runner.js";
+import { traceCall } from "./trace.js";
 
 /** Options of {@link createCallServer}. */
 export interface CallServerOptions {
@@ -18,6 +19,8 @@ export interface CallServerOptions {
   healthy: () => boolean;
   /** `/_/ready` may answer 200 (started and not shutting down). */
   accepting: () => boolean;
+  /** Record a `watchdog run` span per call (the OpenTelemetry SDK runs). Default false. */
+  tracing?: boolean;
 }
 
 /** The watchdog's HTTP server: `/_/health`, `/_/ready`, and every other path to the runner. */
@@ -58,6 +61,7 @@ export function createCallServer(opts: CallServerOptions): CallServer {
     inflight++;
     metrics.inflight.inc();
     res.once("close", onCallClose);
+    if (opts.tracing) traceCall(req, res);
     runner.run(req, res, callTimeout(req.rawHeaders, execTimeoutMs));
   }
 

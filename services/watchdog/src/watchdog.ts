@@ -25,6 +25,8 @@ export interface WatchdogDeps {
   registry?: Registry;
   /** Receives function output lines when `prefix_logs` is false; default the watchdog's stderr. */
   rawLog?: (line: Buffer) => void;
+  /** A span per call: the process entry sets it when the OpenTelemetry SDK runs. */
+  tracing?: boolean;
 }
 
 /** A running watchdog. */
@@ -71,6 +73,7 @@ export function createWatchdog(config: WatchdogConfig, deps: WatchdogDeps): Watc
     writeTimeoutMs: config.write_timeout,
     healthy: () => accepting && lock.held(),
     accepting: () => accepting,
+    tracing: deps.tracing ?? false,
   });
 
   async function shutdown(): Promise<void> {
