@@ -1,5 +1,8 @@
 import { spawnSync } from "node:child_process";
-import { basename, join } from "node:path";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join, relative } from "node:path";
+import { parseAllDocuments, stringify } from "yaml";
 import { describe, expect, test } from "vitest";
 import { Streams, queueConsumerName, topicMatches } from "@ferry/contracts";
 import { REPO_ROOT } from "@ferry/testkit";
@@ -43,12 +46,35 @@ interface Manifest {
   };
 }
 
-const K8S = "infra/k8s";
-const kustomization = readYaml(`${K8S}/kustomization.yaml`)[0] as {
+interface Kustomization {
   resources: string[];
   configMapGenerator: Array<{ name: string; files: string[] }>;
-};
-const manifests = kustomization.resources.flatMap((f) => readYaml(`${K8S}/${f}`) as Manifest[]);
+}
+
+const K8S = "infra/k8s";
+/** The optional components (Kafka and S3 connectors), checked as if every one were enabled. */
+const COMPONENTS = readdirSync(join(REPO_ROOT, K8S, "components")).map(
+  (name) => `${K8S}/components/${name}`,
+);
+/** The base and every component, with their paths relative to the repository. */
+const kustomizations = [K8S, ...COMPONENTS].map((dir) => {
+  const k = readYaml(`${dir}/kustomization.yaml`)[0] as Kustomization;
+  return {
+    resources: k.resources.map((f) => `${dir}/${f}`),
+    configMapGenerator: (k.configMapGenerator ?? []).map((g) => ({
+      name: g.name,
+      files: g.files.map((f) => `${dir}/${f}`),
+    })),
+  };
+});
+const manifests = kustomizations.flatMap((k) =>
+  k.resources.flatMap((f) => readYaml(f) as Manifest[]),
+);
+/** Files of a generated ConfigMap, merged over the base and the components. */
+const mapFiles = (map: string | undefined): string[] =>
+  kustomizations
+    .flatMap((k) => k.configMapGenerator.filter((g) => g.name === map))
+    .flatMap((g) => g.files);
 const ofKind = (kind: string): Manifest[] => manifests.filter((m) => m.kind === kind);
 /** A container's environment; a value from a Secret becomes a placeholder. */
 const envOf = (c: Container): Record<string, string> =>
@@ -61,9 +87,10 @@ const launchOf = (c: Container, pod: PodSpec): Launch => ({
   file(path) {
     const mount = c.volumeMounts?.find((m) => path.startsWith(`${m.mountPath}/`));
     const map = pod.volumes?.find((v) => v.name === mount?.name)?.configMap?.name;
-    const files = kustomization.configMapGenerator.find((g) => g.name === map)?.files ?? [];
-    const file = files.find((f) => basename(f) === path.slice((mount?.mountPath.length ?? 0) + 1));
-    return file && `${K8S}/${file}`;
+    const file = mapFiles(map).find(
+      (f) => basename(f) === path.slice((mount?.mountPath.length ?? 0) + 1),
+    );
+    return file;
   },
 });
 const portNumber = (c: Container, port: string | number): number =>
@@ -99,6 +126,8 @@ describe("infra/k8s", () => {
       [
         "callbacks",
         "connector-cron",
+        "connector-kafka",
+        "connector-s3",
         "connector-webhook",
         "ferry-functions-deploy",
         "fn-echo",
@@ -238,6 +267,31 @@ describe("infra/k8s", () => {
       const res = spawnSync("kubectl", ["kustomize", join(REPO_ROOT, K8S)], { encoding: "utf8" });
       expect(res.status, res.stderr).toBe(0);
       expect(res.stdout).toContain("kind: ScaledObject");
+      expect(res.stdout).not.toContain("connector-kafka");
+      // With the components enabled (kustomize takes only relative paths to them).
+      const dir = mkdtempSync(join(tmpdir(), "ferry-k8s-"));
+      try {
+        const rel = (p: string): string => relative(dir, join(REPO_ROOT, p));
+        writeFileSync(
+          join(dir, "kustomization.yaml"),
+          stringify({ resources: [rel(K8S)], components: COMPONENTS.map(rel) }),
+        );
+        const all = spawnSync("kubectl", ["kustomize", dir], { encoding: "utf8" });
+        expect(all.status, all.stderr).toBe(0);
+        const docs = parseAllDocuments(all.stdout).map((d) => d.toJS() as Manifest);
+        // Each connector Deployment mounts its generated (hashed) ConfigMap holding its file.
+        for (const name of ["cron", "webhook", "kafka", "s3"]) {
+          const d = docs.find(
+            (m) => m.kind === "Deployment" && m.metadata.name === `connector-${name}`,
+          );
+          const mapName = d?.spec.template?.spec.volumes?.[0]?.configMap?.name;
+          const map = docs.find((m) => m.kind === "ConfigMap" && m.metadata.name === mapName) as
+            { data: Record<string, string> } | undefined;
+          expect(Object.keys(map?.data ?? {}), name).toContain(`${name}.yaml`);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   );
 });
