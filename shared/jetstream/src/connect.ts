@@ -25,6 +25,9 @@ export async function connectNats(opts: ConnectOptions): Promise<NatsConnection>
     reconnectTimeWait: 250,
     reconnectJitter: 100,
     pingInterval: 10_000,
+    // Each request (every JetStream publish) would otherwise build two Error objects with stack
+    // traces up front, in case it fails: a tenth of the gateway's CPU per 202.
+    noAsyncTraces: true,
     waitOnFirstConnect: opts.firstConnectTimeoutMs === undefined,
     ...(opts.firstConnectTimeoutMs !== undefined ? { timeout: opts.firstConnectTimeoutMs } : {}),
   });

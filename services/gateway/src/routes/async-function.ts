@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import {
   CALL_ID_PATTERN,
@@ -83,11 +83,14 @@ async function accept(
   if (inv.callbackUrl) await checkCallbackHost(opts.addressPolicy, inv.callbackUrl);
   const notBefore = notBeforeOf(req.headers, opts.maxDelayMs ?? 86_400_000);
   if (notBefore !== undefined) inv.notBefore = notBefore;
-  const log = req.log.child({
-    callId: inv.callId,
-    function: spec.name,
-    traceId: traceIdOf(inv.traceparent),
-  });
+  // Made only when a line is written: binding a child logger costs more than the rest of a 202.
+  let child: FastifyBaseLogger | undefined;
+  const log = (): FastifyBaseLogger =>
+    (child ??= req.log.child({
+      callId: inv.callId,
+      function: spec.name,
+      traceId: traceIdOf(inv.traceparent),
+    }));
   const idemKey = idempotencyKeyOf(req, opts);
   if (idemKey !== undefined && opts.idempotency) {
     const first = await opts.idempotency.claim(spec.name, idemKey, inv.callId);
@@ -100,7 +103,7 @@ async function accept(
   // Written while the publish is in flight (not after it: that would add a Redis round trip to
   // every 202). Safe either way round: the script never overwrites an existing record.
   const queued = opts.status?.queued(inv).catch((err: unknown) => {
-    log.warn({ err }, "cannot record the call as queued");
+    log().warn({ err }, "cannot record the call as queued");
     return false;
   });
   try {
@@ -112,14 +115,16 @@ async function accept(
         timeout: opts.publishTimeoutMs,
       });
     });
-    const logged = opts.logBodies ? { body: bodyForLog(req) } : {};
-    log.debug({ seq: ack.seq, duplicate: ack.duplicate, ...logged }, "call queued");
+    if (req.log.level === "debug" || req.log.level === "trace") {
+      const logged = opts.logBodies ? { body: bodyForLog(req) } : {};
+      log().debug({ seq: ack.seq, duplicate: ack.duplicate, ...logged }, "call queued");
+    }
     await queued;
   } catch (err) {
     if (inv.bodyRef) void opts.bodies?.delete(inv.bodyRef).catch(() => {});
     if (await queued) await opts.status?.forget(inv.callId).catch(() => {});
     opts.metrics.invocations.inc({ function_name: spec.name, code: "503" });
-    log.warn({ err }, "publish to JetStream failed");
+    log().warn({ err }, "publish to JetStream failed");
     if (idemKey !== undefined) await opts.idempotency?.release(spec.name, idemKey, inv.callId);
     reply.header("retry-after", "1");
     throw new FerryError("Unavailable", "the queue is unavailable, retry later", { cause: err });
