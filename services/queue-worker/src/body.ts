@@ -1,9 +1,10 @@
 import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import type { JsMsg } from "@nats-io/jetstream";
-import { CallStatus, InvocationHeaders, type Invocation } from "@ferry/contracts";
+import { CallStatus, InvocationHeaders } from "@ferry/contracts";
 import type { BodyStore } from "@ferry/jetstream";
 import type { Logger } from "pino";
+import type { AfterFinal } from "./outcome.js";
 
 /** A request body: the message payload, or a claim-checked body streamed from the object store. */
 export type CallBody = Uint8Array | Readable;
@@ -26,15 +27,15 @@ export async function bodyOf(msg: JsMsg, store: BodyStore | undefined): Promise<
  * After-final hook: deletes a claim-checked body once its call is final. A dead-lettered call
  * keeps its body, since a redrive runs it again; the bucket's max age sweeps it in the end.
  */
-export function deleteBodyWhenFinal(
-  store: BodyStore,
-  logger: Logger,
-): (inv: Invocation, out: { status: string }) => Promise<void> {
-  return async (inv, out) => {
-    if (!inv.bodyRef || out.status === CallStatus.DeadLettered) return;
-    await store.delete(inv.bodyRef).catch((err: unknown) => {
-      // The bucket's max age sweeps what is left behind.
-      logger.warn({ err, callId: inv.callId, function: inv.function }, "cannot delete call body");
-    });
+export function deleteBodyWhenFinal(store: BodyStore, logger: Logger): AfterFinal {
+  return {
+    applies: (inv, out) => inv.bodyRef !== undefined && out.status !== CallStatus.DeadLettered,
+    async run(inv) {
+      if (!inv.bodyRef) return;
+      await store.delete(inv.bodyRef).catch((err: unknown) => {
+        // The bucket's max age sweeps what is left behind.
+        logger.warn({ err, callId: inv.callId, function: inv.function }, "cannot delete call body");
+      });
+    },
   };
 }

@@ -1,21 +1,17 @@
 import type { NatsConnection } from "@ferry/jetstream";
-import type { Redis } from "ioredis";
 import type { Logger } from "pino";
-import { cancelKey, cancelSubject } from "@ferry/contracts";
+import { cancelSubject } from "@ferry/contracts";
 
 /**
- * Cancels: the gateway sets `ferry:cancel:<id>` in Redis (read before a call runs) and announces
- * the id on `ferry.cancel.<id>`, which aborts the call if it is running on this worker.
+ * Cancels: the gateway sets `ferry:cancel:<id>` in Redis (read by `OutcomeRecorder.begin` before a
+ * call runs) and announces the id on `ferry.cancel.<id>`, which aborts the call if it is running
+ * on this worker.
  */
 export class CancelWatch {
   readonly #running = new Map<string, AbortController>();
   readonly #sub;
 
-  constructor(
-    nc: NatsConnection,
-    private readonly redis: Redis,
-    logger: Logger,
-  ) {
+  constructor(nc: NatsConnection, logger: Logger) {
     this.#sub = nc.subscribe(cancelSubject("*"), {
       callback: (_err, msg) => {
         const callId = msg.subject.slice(cancelSubject("").length);
@@ -26,11 +22,6 @@ export class CancelWatch {
         }
       },
     });
-  }
-
-  /** True when the call was cancelled. */
-  async isCancelled(callId: string): Promise<boolean> {
-    return (await this.redis.exists(cancelKey(callId))) === 1;
   }
 
   /** Registers a running call; its controller aborts on a cancel. Returns the unregister function. */

@@ -11,7 +11,7 @@ import {
   type Invocation,
 } from "@ferry/contracts";
 import { toMsgHdrs, type BodyStore, type FunctionRegistry } from "@ferry/jetstream";
-import type { FinalOutcome } from "./outcome.js";
+import type { AfterFinal, FinalOutcome } from "./outcome.js";
 
 /** What {@link destinationsHook} needs. */
 export interface DestinationDeps {
@@ -28,21 +28,31 @@ export interface DestinationDeps {
  * After-final hook: sends the result to the spec's `onSuccess` / `onFailure` destination. The
  * message id is derived from the call id, so recording an outcome twice publishes once.
  */
-export function destinationsHook(
-  deps: DestinationDeps,
-): (inv: Invocation, out: FinalOutcome) => Promise<void> {
-  return async (inv, out) => {
+export function destinationsHook(deps: DestinationDeps): AfterFinal {
+  const destinationOf = (inv: Invocation, out: FinalOutcome): Destination | undefined => {
     const spec = deps.registry.get(inv.function);
-    const ok = out.status === CallStatus.Succeeded;
-    const dest = ok ? spec?.onSuccess : spec?.onFailure;
-    if (!dest) return;
-    const kind = ok ? DestinationKind.Success : DestinationKind.Failure;
-    const id = destinationCallId(inv.callId, kind);
-    const log = deps.logger.child({ callId: inv.callId, function: inv.function, next: id });
-    if (dest.function) await invokeNext(deps, dest, inv, out, id, log);
-    else if (dest.topic) await publishEvent(deps, dest.topic, inv, out, id, ok);
-    log.info({ destination: dest }, "result sent to destination");
+    return out.status === CallStatus.Succeeded ? spec?.onSuccess : spec?.onFailure;
   };
+  return {
+    applies: (inv, out) => destinationOf(inv, out) !== undefined,
+    run: (inv, out) => sendToDestination(deps, inv, out, destinationOf(inv, out)),
+  };
+}
+
+async function sendToDestination(
+  deps: DestinationDeps,
+  inv: Invocation,
+  out: FinalOutcome,
+  dest: Destination | undefined,
+): Promise<void> {
+  const ok = out.status === CallStatus.Succeeded;
+  if (!dest) return;
+  const kind = ok ? DestinationKind.Success : DestinationKind.Failure;
+  const id = destinationCallId(inv.callId, kind);
+  const log = deps.logger.child({ callId: inv.callId, function: inv.function, next: id });
+  if (dest.function) await invokeNext(deps, dest, inv, out, id, log);
+  else if (dest.topic) await publishEvent(deps, dest.topic, inv, out, id, ok);
+  log.info({ destination: dest }, "result sent to destination");
 }
 
 async function invokeNext(

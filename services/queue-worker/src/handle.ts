@@ -22,7 +22,7 @@ import { publishDeadLetter } from "./dlq.js";
 import { withLease } from "./lease.js";
 import type { FunctionLimiter, Slot } from "./limiter.js";
 import type { WorkerMetrics } from "./metrics.js";
-import type { FinalOutcome, OutcomeRecorder } from "./outcome.js";
+import { CallStart, type FinalOutcome, type OutcomeRecorder } from "./outcome.js";
 import type { Parking } from "./park.js";
 import { persistent } from "./persist.js";
 import { fromResponse, outcome, statusOf } from "./results.js";
@@ -64,7 +64,10 @@ interface Call {
   spec: FunctionSpec | undefined;
   policy: ResolvedRetryPolicy;
   attempt: number;
-  log: Logger;
+  /** The call's logger (with call id, function, attempt and trace id). */
+  readonly log: Logger;
+  /** The logger it is bound from, for level checks that must not bind it. */
+  base: Logger;
 }
 
 /** Runs one delivered message to its end: ack, NAK with delay, park, or dead-letter. */
@@ -103,25 +106,60 @@ async function handleCall(
 ): Promise<void> {
   const spec = deps.registry.get(inv.function);
   const policy = resolvePolicy(spec, deps.retryDefaults);
-  const traceId = traceIdOf(inv.traceparent);
-  const callLog = log.child({ callId: inv.callId, function: inv.function, attempt, traceId });
-  const call: Call = { msg, inv, spec, policy, attempt, log: callLog };
-  if (await persist(call, deps, () => deps.recorder.settled(inv))) {
-    callLog.info("already finished (an ack was lost); acked without running again");
-    return msg.ack();
+  // Bound only when a line is written: a child logger per call costs as much as a Redis write.
+  let child: Logger | undefined;
+  const call: Call = {
+    msg,
+    inv,
+    spec,
+    policy,
+    attempt,
+    base: log,
+    get log() {
+      const traceId = traceIdOf(inv.traceparent);
+      return (child ??= log.child({
+        callId: inv.callId,
+        function: inv.function,
+        attempt,
+        traceId,
+      }));
+    },
+  };
+  const refusal = whyNotRun(call);
+  const delayed = inv.notBefore !== undefined && inv.notBefore > Date.now();
+  // The common case (runs now, no concurrency limit to wait for) is marked running in the same
+  // round trip that checks it is neither settled nor cancelled.
+  const runsNow = !refusal && !delayed && spec?.concurrency === undefined;
+  const startedAt = runsNow ? Date.now() : undefined;
+  const state = await persist(call, deps, () => deps.recorder.begin(inv, attempt, startedAt));
+  if (state === CallStart.Settled) {
+    call.log.info("already finished (an ack was lost); acked without running again");
+    return ack(msg);
   }
-  if (await persist(call, deps, () => deps.cancels.isCancelled(inv.callId))) {
+  if (state === CallStart.Cancelled) {
     return finish(call, deps, outcome(call, CallStatus.Cancelled, 499, "cancelled", "cancelled"));
   }
-  const refusal = whyNotRun(call);
   if (refusal) return deadLetter(call, deps, refusal.reason, refusal.statusCode, refusal.error);
-  if (inv.notBefore !== undefined && inv.notBefore > Date.now()) {
+  if (delayed) {
     const id = `${inv.callId}.delay.${inv.redrives ?? 0}`;
     await persist(call, deps, () => deps.parking.park(inv, msg.data, inv.notBefore ?? 0, id));
-    callLog.info({ notBefore: inv.notBefore }, "call held until its time");
-    return msg.ack();
+    call.log.info({ notBefore: inv.notBefore }, "call held until its time");
+    return ack(msg);
   }
-  await run(call, deps, signal);
+  await run(call, deps, signal, startedAt);
+}
+
+/**
+ * Acks on the next turn of the event loop, together with every other call that finished in this
+ * one: NATS then writes them in one syscall instead of one each. Only after the outcome is stored,
+ * as before; a crash in between redelivers, as a crash before the ack always did.
+ */
+function ack(msg: JsMsg): void {
+  if (pendingAcks.push(msg) === 1) setImmediate(flushAcks);
+}
+const pendingAcks: JsMsg[] = [];
+function flushAcks(): void {
+  for (const msg of pendingAcks.splice(0)) msg.ack();
 }
 
 function whyNotRun(call: Call): { reason: string; statusCode: number; error: string } | undefined {
@@ -140,7 +178,13 @@ function whyNotRun(call: Call): { reason: string; statusCode: number; error: str
   return undefined;
 }
 
-async function run(call: Call, deps: CallDeps, signal: AbortSignal): Promise<void> {
+/** Runs the call; `markedAt` is when {@link OutcomeRecorder.begin} marked it running, if it did. */
+async function run(
+  call: Call,
+  deps: CallDeps,
+  signal: AbortSignal,
+  markedAt: number | undefined,
+): Promise<void> {
   const { msg, inv, spec, attempt } = call;
   if (!spec) return;
   const abort = new AbortController();
@@ -156,9 +200,11 @@ async function run(call: Call, deps: CallDeps, signal: AbortSignal): Promise<voi
       );
       if (!slot) return handBack(call, deps, "stopped while waiting for a concurrency slot");
     }
-    const startedAt = Date.now();
+    const startedAt = markedAt ?? Date.now();
     deps.metrics.queueWait.observe({ queue_name: inv.queue }, (startedAt - inv.enqueuedAt) / 1000);
-    await persist(call, deps, () => deps.recorder.running(inv, attempt, startedAt));
+    if (markedAt === undefined) {
+      await persist(call, deps, () => deps.recorder.running(inv, attempt, startedAt));
+    }
     const result = await dispatchOnce(call, deps, abort.signal, slot);
     await slot?.release();
     slot = undefined;
@@ -248,7 +294,7 @@ async function retry(call: Call, deps: CallDeps, result: DispatchResult): Promis
   const next: Invocation = { ...inv, attemptsBefore: attempt };
   const id = `${inv.callId}.retry.${inv.redrives ?? 0}.${attempt}`;
   await persist(call, deps, () => deps.parking.park(next, msg.data, Date.now() + waitMs, id));
-  msg.ack();
+  ack(msg);
 }
 
 async function deadLetter(
@@ -284,12 +330,14 @@ async function deadLetter(
 /** Records the outcome (retrying while Redis is away, holding the lease), then acks. */
 async function finish(call: Call, deps: CallDeps, out: FinalOutcome): Promise<void> {
   await persist(call, deps, () => deps.recorder.final(call.inv, out));
-  call.msg.ack();
+  ack(call.msg);
   deps.metrics.processed.inc({ function_name: call.inv.function, outcome: out.status });
   const labels = { function_name: call.inv.function, outcome: out.status };
   deps.metrics.endToEnd.observe(labels, (Date.now() - call.inv.enqueuedAt) / 1000);
   // Successes are the bulk of the traffic: logged at debug, so that info costs nothing per call.
-  call.log[out.status === CallStatus.Succeeded ? "debug" : "info"](
+  const level = out.status === CallStatus.Succeeded ? "debug" : "info";
+  if (!call.base.isLevelEnabled(level)) return;
+  call.log[level](
     { status: out.status, statusCode: out.statusCode, durationMs: Math.round(out.durationMs) },
     "call finished",
   );
@@ -303,5 +351,5 @@ function handBack(call: Call, deps: CallDeps, reason: string): void {
 
 /** Retries a store step while Redis or NATS is away, holding the call's lease. */
 function persist<T>(call: Call, deps: CallDeps, work: () => Promise<T>): Promise<T> {
-  return persistent(call.msg, deps.ackWaitMs, call.log, work);
+  return persistent(call.msg, deps.ackWaitMs, () => call.log, work);
 }

@@ -1,11 +1,12 @@
-import type { Redis } from "ioredis";
-import type { Queue } from "bullmq";
+import type { ChainableCommander, Redis } from "ioredis";
+import { Job, type Queue } from "bullmq";
 import {
   CALLBACK_BACKOFF_TYPE,
   CallStatus,
   CallbackState,
   FINAL_STATUSES,
   callKey,
+  cancelKey,
   resultKey,
   type CallbackJob,
   type Invocation,
@@ -46,8 +47,41 @@ export interface RecorderOptions {
   /** Identifies this worker in call records. */
   workerId: string;
   /** Run after the outcome is stored and the callback queued, before the call is acked. */
-  afterFinal?: ReadonlyArray<(inv: Invocation, out: FinalOutcome) => Promise<void>>;
+  afterFinal?: readonly AfterFinal[];
 }
+
+/** Work that follows a stored outcome and must be done before the call counts as settled. */
+export interface AfterFinal {
+  /** Whether {@link run} has anything to do for this outcome. */
+  applies(inv: Invocation, out: FinalOutcome): boolean;
+  run(inv: Invocation, out: FinalOutcome): Promise<void>;
+}
+
+/** Where a delivered call stands before it runs; see {@link OutcomeRecorder.begin}. */
+export const CallStart = { Run: 0, Settled: 1, Cancelled: 2 } as const;
+export type CallStart = (typeof CallStart)[keyof typeof CallStart];
+
+/**
+ * One round trip before a call runs: settled (final status of this run, callback queued if it has
+ * one) → 1; cancelled → 2; else, when ARGV[3] is 1, writes the `running` fields and the TTL → 0.
+ * KEYS: call hash, cancel key. ARGV: run (redrives), has callback (0/1), mark running (0/1), TTL,
+ * then the running fields as name/value pairs.
+ */
+const BEGIN_SCRIPT = `
+local st = redis.call('HMGET', KEYS[1], 'status', 'redrives', 'callbackQueued')
+local run = tonumber(ARGV[1])
+if st[1] and FINAL[st[1]] and tonumber(st[2] or '0') == run
+  and (ARGV[2] == '0' or (st[3] and tonumber(st[3]) == run)) then return 1 end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 2 end
+if ARGV[3] == '1' then
+  redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+  redis.call('EXPIRE', KEYS[1], ARGV[4])
+end
+return 0`;
+
+type WithBegin = Redis & {
+  ferryBegin(callKey: string, cancelKey: string, ...args: Array<string | number>): Promise<number>;
+};
 
 /** Writes call status to Redis and enqueues callback jobs. */
 export class OutcomeRecorder {
@@ -55,34 +89,77 @@ export class OutcomeRecorder {
     private readonly redis: Redis,
     private readonly callbacks: Queue,
     private readonly opts: RecorderOptions,
-  ) {}
+  ) {
+    if (!("ferryBegin" in redis)) {
+      const finals = [...FINAL_STATUSES].map((s) => `['${s}']=true`).join(", ");
+      redis.defineCommand("ferryBegin", {
+        numberOfKeys: 2,
+        lua: `local FINAL = { ${finals} }\n${BEGIN_SCRIPT}`,
+      });
+    }
+  }
+
+  /**
+   * Before a call runs, in one round trip: is this run already settled (an ack was lost), or
+   * cancelled? If neither and `startedAt` is given, marks it running (attempt N, started then),
+   * as {@link running} would.
+   */
+  async begin(inv: Invocation, attempt: number, startedAt?: number): Promise<CallStart> {
+    const run = inv.redrives ?? 0;
+    const fields = startedAt === undefined ? [] : this.runningFields(inv, attempt, startedAt);
+    const state = await (this.redis as WithBegin).ferryBegin(
+      callKey(inv.callId),
+      cancelKey(inv.callId),
+      run,
+      inv.callbackUrl ? 1 : 0,
+      startedAt === undefined ? 0 : 1,
+      this.opts.ttlSeconds,
+      ...Object.entries(fields).flat(),
+    );
+    return state as CallStart;
+  }
+
+  private runningFields(inv: Invocation, attempt: number, startedAt: number) {
+    return {
+      callId: inv.callId,
+      function: inv.function,
+      queue: inv.queue,
+      status: CallStatus.Running,
+      attempts: attempt,
+      enqueuedAt: inv.enqueuedAt,
+      startedAt,
+      worker: this.opts.workerId,
+      callbackUrl: inv.callbackUrl ?? "",
+      callbackState: inv.callbackUrl ? CallbackState.Pending : CallbackState.None,
+    };
+  }
 
   /** Marks a call as running (attempt N, started now). */
   async running(inv: Invocation, attempt: number, startedAt: number): Promise<void> {
     const key = callKey(inv.callId);
     await this.redis
       .multi()
-      .hset(key, {
-        callId: inv.callId,
-        function: inv.function,
-        queue: inv.queue,
-        status: CallStatus.Running,
-        attempts: attempt,
-        enqueuedAt: inv.enqueuedAt,
-        startedAt,
-        worker: this.opts.workerId,
-        callbackUrl: inv.callbackUrl ?? "",
-        callbackState: inv.callbackUrl ? CallbackState.Pending : CallbackState.None,
-      })
+      .hset(key, this.runningFields(inv, attempt, startedAt))
       .expire(key, this.opts.ttlSeconds)
       .exec();
   }
 
-  /** Stores the final outcome and result, then enqueues the callback. Resolves when both are safe. */
+  /**
+   * Stores the final outcome and result, queues the callback job and marks the run settled, in
+   * one transaction (one round trip). When after-final work applies (a destination, a body to
+   * delete), it runs between the transaction and the settled mark instead: a worker that dies
+   * before the mark leaves the call to run again, and the callback job's id keeps it single.
+   */
   async final(inv: Invocation, out: FinalOutcome): Promise<void> {
     const key = callKey(inv.callId);
+    const run = inv.redrives ?? 0;
     const stored = out.body.length <= this.opts.maxStoredResultBytes;
-    const tx = this.redis
+    const after = (this.opts.afterFinal ?? []).filter((a) => a.applies(inv, out));
+    // The callback job must be added in the same transaction, so on the queue's own connection.
+    const client = inv.callbackUrl
+      ? ((await this.callbacks.backend.client) as unknown as Redis)
+      : this.redis;
+    const tx = client
       .multi()
       .hset(key, {
         status: out.status,
@@ -95,36 +172,26 @@ export class OutcomeRecorder {
         resultStored: stored ? 1 : 0,
         error: out.error ?? "",
         reason: out.reason ?? "",
-        redrives: inv.redrives ?? 0,
+        redrives: run,
         ...(out.dlqSeq !== undefined ? { dlqSeq: out.dlqSeq } : {}),
       })
       .expire(key, this.opts.ttlSeconds);
     if (stored) tx.set(resultKey(inv.callId), out.body, "EX", this.opts.ttlSeconds);
-    await tx.exec();
-    if (inv.callbackUrl) await this.enqueueCallback(inv, out);
-    for (const hook of this.opts.afterFinal ?? []) await hook(inv, out);
+    const added = inv.callbackUrl ? this.addCallback(tx, inv, out) : undefined;
+    if (inv.callbackUrl && after.length === 0) tx.hset(key, "callbackQueued", run);
+    const results = await tx.exec();
+    const failed = results?.find(([err]: [Error | null, unknown]) => err !== null);
+    if (!results || failed) throw failed?.[0] ?? new Error("the outcome transaction was discarded");
+    await added;
+    if (after.length === 0) return;
+    for (const a of after) await a.run(inv, out);
     // Only now is the call settled: a worker that dies before this line leaves it to run again.
-    if (inv.callbackUrl) await this.redis.hset(key, "callbackQueued", inv.redrives ?? 0);
-  }
-  /**
-   * True when this run of the call (same redrive generation) already has a final status: its
-   * message came back only because an ack was lost, and it must not run again.
-   */
-  async settled(inv: Invocation): Promise<boolean> {
-    const [status, redrives, queued] = await this.redis.hmget(
-      callKey(inv.callId),
-      "status",
-      "redrives",
-      "callbackQueued",
-    );
-    if (!status || !FINAL_STATUSES.has(status as CallStatus)) return false;
-    const run = inv.redrives ?? 0;
-    if (Number(redrives ?? 0) !== run) return false;
-    return !inv.callbackUrl || (queued !== null && Number(queued) === run);
+    if (inv.callbackUrl) await this.redis.hset(key, "callbackQueued", run);
   }
 
-  private async enqueueCallback(inv: Invocation, out: FinalOutcome): Promise<void> {
-    const job: CallbackJob = {
+  /** Adds the callback job to the transaction `tx`; resolves (after exec) with its id. */
+  private addCallback(tx: ChainableCommander, inv: Invocation, out: FinalOutcome): Promise<string> {
+    const data: CallbackJob = {
       callId: inv.callId,
       function: inv.function,
       url: inv.callbackUrl ?? "",
@@ -139,13 +206,21 @@ export class OutcomeRecorder {
     };
     // The job id is the call id: a call that runs twice (worker died after this point but before
     // its ack) gets one callback, not two. A redriven call is a new run and gets its own.
-    await this.callbacks.add("deliver", job, {
-      jobId: inv.redrives ? `${inv.callId}#r${inv.redrives}` : inv.callId,
-      attempts: this.opts.callbackAttempts,
-      // The callbacks service computes the waits (its own policy, and Retry-After).
-      backoff: { type: CALLBACK_BACKOFF_TYPE },
-      removeOnComplete: { age: this.opts.ttlSeconds, count: 10_000 },
-      removeOnFail: { age: this.opts.ttlSeconds },
-    });
+    const jobId = inv.redrives ? `${inv.callId}#r${inv.redrives}` : inv.callId;
+    const job = new Job(
+      this.callbacks,
+      "deliver",
+      data,
+      {
+        jobId,
+        attempts: this.opts.callbackAttempts,
+        // The callbacks service computes the waits (its own policy, and Retry-After).
+        backoff: { type: CALLBACK_BACKOFF_TYPE },
+        removeOnComplete: { age: this.opts.ttlSeconds, count: 10_000 },
+        removeOnFail: { age: this.opts.ttlSeconds },
+      },
+      jobId,
+    );
+    return job.addJob(tx as unknown as Parameters<typeof job.addJob>[0]);
   }
 }

@@ -13,7 +13,7 @@ const STORE_ATTEMPT_TIMEOUT_MS = 10_000;
 export function persistent<T>(
   msg: JsMsg,
   ackWaitMs: number,
-  log: Logger,
+  log: () => Logger,
   work: () => Promise<T>,
 ): Promise<T> {
   return withLease(msg, ackWaitMs, async () => {
@@ -21,7 +21,7 @@ export function persistent<T>(
       try {
         return await withTimeout(work(), STORE_ATTEMPT_TIMEOUT_MS);
       } catch (err) {
-        log.warn({ err, retryInMs: wait }, "cannot store yet, retrying");
+        log().warn({ err, retryInMs: wait }, "cannot store yet, retrying");
         await sleep(wait);
       }
     }

@@ -102,7 +102,7 @@ export async function createQueueWorker(opts: QueueWorkerOptions): Promise<Queue
   const ttlSeconds = opts.statusTtlSeconds ?? 86_400;
   const workerId = opts.workerId ?? `${hostname()}:${process.pid}`;
   const parking = new Parking({ bullRedis: opts.bullRedis, js, logger, ttlSeconds });
-  const cancels = new CancelWatch(opts.nc, opts.redis, logger);
+  const cancels = new CancelWatch(opts.nc, logger);
   const dispatch = new Dispatch();
   const endpoints =
     opts.endpoints ?? (await openEndpointTable(opts.nc, { logger, kind: "worker" }));
