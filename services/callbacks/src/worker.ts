@@ -96,7 +96,10 @@ export function createCallbackWorker(opts: CallbackWorkerOptions): CallbackWorke
         callbackAttempts: attempt,
       });
       deliveries.inc({ outcome: "delivered" });
-      log.info({ ...logFields(job.data), attempt, status }, "callback delivered");
+      // Deliveries are the bulk of the traffic: logged at debug, as the worker logs successes.
+      if (log.isLevelEnabled("debug")) {
+        log.debug({ ...logFields(job.data), attempt, status }, "callback delivered");
+      }
     },
     {
       connection: opts.bullRedis,
