@@ -63,14 +63,14 @@ export async function watchdogScenarios(s: BenchSettings): Promise<Row[]> {
       "(d) watchdog fork cat, pool",
       () => watchdog({ mode: "fork", fprocess: "cat", pool_size: "16" }),
     ],
-    // The same two without the spawner process (forks from the watchdog itself), for comparison.
+    // The same two without spawner processes (forks from the watchdog itself), for comparison.
     [
-      "(c-) fork cat, no pool, spawner=false",
-      () => watchdog({ mode: "fork", fprocess: "cat", pool_size: "0", spawner: "false" }),
+      "(c-) fork cat, no pool, spawners=0",
+      () => watchdog({ mode: "fork", fprocess: "cat", pool_size: "0", spawners: "0" }),
     ],
     [
-      "(d-) fork cat, pool, spawner=false",
-      () => watchdog({ mode: "fork", fprocess: "cat", pool_size: "16", spawner: "false" }),
+      "(d-) fork cat, pool, spawners=0",
+      () => watchdog({ mode: "fork", fprocess: "cat", pool_size: "16", spawners: "0" }),
     ],
   ];
   try {

@@ -135,7 +135,8 @@ class ProxyCall implements Dispatcher.DispatchHandler {
     this.#answered = true;
     this.#resume = resume;
     const headers: string[] = new Array(rawHeaders.length);
-    for (let i = 0; i < rawHeaders.length; i++) headers[i] = (rawHeaders[i] as Buffer).toString("latin1");
+    for (let i = 0; i < rawHeaders.length; i++)
+      headers[i] = (rawHeaders[i] as Buffer).toString("latin1");
     res.writeHead(
       statusCode,
       forwardHeaders(headers, false, "X-Duration-Seconds", res.durationSeconds()),

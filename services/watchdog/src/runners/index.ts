@@ -54,9 +54,10 @@ function processSource(config: WatchdogConfig, deps: RunnerDeps): ProcessSource 
     live: deps.live,
     logger: deps.logger,
   };
-  const starter = config.spawner
-    ? createSpawnerStarter(starterOpts)
-    : createLocalStarter(starterOpts);
+  const starter =
+    config.spawners > 0
+      ? createSpawnerStarter({ ...starterOpts, helpers: config.spawners })
+      : createLocalStarter(starterOpts);
   if (config.pool_size === 0) {
     return createFreshSource({
       starter,
@@ -67,7 +68,6 @@ function processSource(config: WatchdogConfig, deps: RunnerDeps): ProcessSource 
     starter,
     size: config.pool_size,
     logger: deps.logger,
-    eager: config.spawner,
     onStart: (reason) => deps.metrics.processStarts.inc({ reason }),
     onSize: (idle) => deps.metrics.poolSize.set(idle),
   });
