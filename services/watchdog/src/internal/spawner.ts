@@ -88,6 +88,7 @@ export function createSpawnerStarter(opts: StarterOptions & { helpers: number })
           proc.track(socket);
         }
         opts.live.add(proc);
+        void proc.exited.then(() => opts.live.delete(proc));
         proc.deliver();
         return;
       case "fail": {
@@ -232,7 +233,8 @@ class RemoteProcess implements FunctionProcess {
   }
 
   kill(signal: NodeJS.Signals = "SIGKILL"): void {
-    killGroup(this.pid, signal);
+    // Once reaped, its pid may belong to another process: signal only a process not yet gone.
+    if (this.#exit === undefined) killGroup(this.pid, signal);
   }
 
   stdout(): Readable {
