@@ -111,12 +111,17 @@ export function createSpawnerStarter(opts: StarterOptions & { helpers: number })
       const then = helpers.length > 0 ? "using the others" : "starting processes locally";
       log.error({ code, signal }, `spawner exited; ${then}`);
     }
-    // Its children lose the one that could tell their exit status: end them, as failed.
+    // Its children lose the one that could tell their exit status: end them. A call whose
+    // process had not been handed over yet gets one from another spawner (or a local spawn).
     for (const proc of helper.pending.values()) {
       proc.kill("SIGKILL");
-      const error = proc.delivered ? undefined : new Error("the spawner exited");
-      proc.finish({ code: null, signal: "SIGKILL", ...(error ? { error } : {}) });
-      proc.deliver();
+      if (proc.delivered) {
+        proc.finish({ code: null, signal: "SIGKILL" });
+        continue;
+      }
+      proc.stdin.destroy();
+      proc.stdout().destroy();
+      starter.start(proc.vars, proc.ready);
     }
     helper.pending.clear();
   }
@@ -142,18 +147,20 @@ export function createSpawnerStarter(opts: StarterOptions & { helpers: number })
     const helper: Helper = { child, pending: new Map() };
     child.on("message", (msg: SpawnerMessage, handle: unknown) => onMessage(helper, msg, handle));
     child.once("exit", (code, signal) => onHelperExit(helper, code, signal));
+    // A send racing the spawner's death fails here; its call is moved on in onHelperExit.
+    child.on("error", (err) => log.warn({ err: err.message }, "spawner channel error"));
     // The watchdog may exit while the spawner lives; its IPC channel must not hold it up.
     child.unref();
     (child.channel as unknown as { unref?: () => void } | undefined)?.unref?.();
     return helper;
   }
 
-  return {
+  const starter: ProcessStarter = {
     start(vars, ready) {
       const helper = helpers[turn++ % Math.max(1, helpers.length)];
       if (helper === undefined || !helper.child.connected) return local.start(vars, ready);
       const id = nextId++;
-      helper.pending.set(id, new RemoteProcess(ready));
+      helper.pending.set(id, new RemoteProcess(vars, ready));
       helper.child.send(vars === undefined ? { t: "spawn", id } : { t: "spawn", id, vars });
     },
     async open() {
@@ -173,6 +180,7 @@ export function createSpawnerStarter(opts: StarterOptions & { helpers: number })
       );
     },
   };
+  return starter;
 }
 
 /** One spawner process and the processes it started whose exit it has not reported yet. */
@@ -201,7 +209,10 @@ class RemoteProcess implements FunctionProcess {
   #exit: Exit | undefined;
   #openStreams = 0;
 
-  constructor(private readonly ready: (proc: FunctionProcess) => void) {
+  constructor(
+    readonly vars: Record<string, string> | undefined,
+    readonly ready: (proc: FunctionProcess) => void,
+  ) {
     this.stdin.on("error", ignore);
     this.exited = new Promise((resolve) => (this.#resolve = resolve));
   }
