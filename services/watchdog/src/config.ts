@@ -69,6 +69,8 @@ const EnvSchema = z.object({
   ready_path: z.string().startsWith("/").optional(),
   /** fork/stream: processes kept started and waiting on stdin; 0 spawns one per call. */
   pool_size: Count.max(1000).default(0),
+  /** fork/stream: helper processes that start function processes off the event loop; 0 forks from the watchdog. */
+  spawners: Count.max(16).default(2),
   /** Port of the Prometheus `/metrics` server; 0 picks a free one, `off` disables it. */
   metrics_port: z
     .union([z.literal("off"), Port])

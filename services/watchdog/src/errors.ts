@@ -5,6 +5,7 @@ import type { ServerResponse } from "node:http";
  * `@ferry/contracts` names, repeated here so the sidecar has no dependency beyond the runtime.
  */
 export const WatchdogErrors = {
+  BadRequest: { code: "FERRY_ERR_BAD_REQUEST", status: 400 },
   TooManyRequests: { code: "FERRY_ERR_TOO_MANY_REQUESTS", status: 429 },
   FunctionFailed: { code: "FERRY_ERR_FUNCTION_FAILED", status: 500 },
   Internal: { code: "FERRY_ERR_INTERNAL", status: 500 },

@@ -7,23 +7,26 @@ import type { IncomingMessage } from "node:http";
  * A repeated header keeps its first value, as classic does.
  */
 export function requestEnv(req: IncomingMessage, base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...base };
-  const seen = new Set<string>();
+  return { ...base, ...requestVars(req) };
+}
+
+/** Only the request's own variables of {@link requestEnv}, to be laid over a base environment. */
+export function requestVars(req: IncomingMessage): Record<string, string> {
+  const vars: Record<string, string> = {};
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const key = `Http_${canonicalHeader(raw[i] as string).replaceAll("-", "_")}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    env[key] = raw[i + 1];
+    if (key in vars) continue;
+    vars[key] = raw[i + 1] as string;
   }
-  env.Http_Method = req.method;
+  vars.Http_Method = req.method ?? "GET";
   const url = req.url ?? "/";
   const q = url.indexOf("?");
   const path = q === -1 ? url : url.slice(0, q);
   const query = q === -1 ? "" : url.slice(q + 1);
-  if (path !== "") env.Http_Path = path;
-  if (query !== "") env.Http_Query = query;
-  return env;
+  if (path !== "") vars.Http_Path = path;
+  if (query !== "") vars.Http_Query = query;
+  return vars;
 }
 
 /** Go's `CanonicalMIMEHeaderKey`: upper case after each dash and at the start, lower elsewhere. */

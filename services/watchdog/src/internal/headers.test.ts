@@ -28,12 +28,11 @@ describe("headers", () => {
     ]);
   });
 
-  test("headers - a chunked request body is re-framed as plain chunked", () => {
-    expect(forwardHeaders(["Transfer-Encoding", "gzip, chunked"], true)).toEqual([
-      "Transfer-Encoding",
-      "chunked",
-    ]);
-    expect(forwardHeaders(["Transfer-Encoding", "chunked"], false)).toEqual([]);
+  test("headers - a request drops Transfer-Encoding and Expect (the client frames the body)", () => {
+    expect(
+      forwardHeaders(["Transfer-Encoding", "gzip, chunked", "Expect", "100-continue"], true),
+    ).toEqual([]);
+    expect(forwardHeaders(["Expect", "100-continue"], false)).toEqual(["Expect", "100-continue"]);
   });
 
   test("headers - rawHeader finds the first value case-insensitively", () => {

@@ -40,20 +40,19 @@ function connectionTokens(raw: string[]): Set<string> | undefined {
 }
 
 /**
- * Copies `raw` without hop-by-hop headers, then appends `extra` pairs. A request body that came
- * chunked keeps a plain `Transfer-Encoding: chunked` (`rechunk`), so that Node frames it again
- * even for methods it would not chunk by default. `Host` is kept: with array headers Node does
- * not set one, and the function sees the name it was called by.
+ * Copies `raw` without hop-by-hop headers, then appends `extra` pairs. For a request
+ * (`request`), `Expect` goes too: Node's server has already answered `100-continue`, and the
+ * client frames the body again itself (a chunked body is sent chunked). `Host` is kept, so the
+ * function sees the name it was called by.
  */
-export function forwardHeaders(raw: string[], rechunk: boolean, ...extra: string[]): string[] {
+export function forwardHeaders(raw: string[], request: boolean, ...extra: string[]): string[] {
   const listed = connectionTokens(raw);
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
-    if (!isHopByHop(name, listed)) out.push(name, raw[i + 1] as string);
-    else if (rechunk && name.length === 17 && name.toLowerCase() === "transfer-encoding") {
-      out.push("Transfer-Encoding", "chunked");
-    }
+    if (isHopByHop(name, listed)) continue;
+    if (request && name.length === 6 && name.toLowerCase() === "expect") continue;
+    out.push(name, raw[i + 1] as string);
   }
   for (const value of extra) out.push(value);
   return out;

@@ -1,34 +1,37 @@
 import type { IncomingMessage } from "node:http";
 import type { Logger } from "@ferry/runtime";
-import { requestEnv } from "./cgi-env.js";
-import { spawnFunction, type FunctionProcess, type SpawnOptions } from "./process.js";
+import { requestVars } from "./cgi-env.js";
+import type { FunctionProcess } from "./process.js";
+import type { ProcessStarter } from "./spawner.js";
 
 /** Where fork and stream runners get the process for a call; each process serves one call. */
 export interface ProcessSource {
-  /** A process for this call, already started. */
-  take(req: IncomingMessage): FunctionProcess;
-  /** Starts warming processes (no-op without a pool). */
-  start(): void;
-  /** Stops idle processes: SIGTERM, then SIGKILL after `graceMs`. */
+  /** A started process for this call: handed to `ready` at once when one is waiting, else later. */
+  take(req: IncomingMessage, ready: (proc: FunctionProcess) => void): void;
+  /** Opens the starter and starts warming processes. */
+  start(): Promise<void>;
+  /** Stops idle processes (SIGTERM, then SIGKILL after `graceMs`), then the starter. */
   stop(graceMs: number): Promise<void>;
 }
 
-type BaseSpawn = Omit<SpawnOptions, "logStdout" | "env"> & { env: NodeJS.ProcessEnv };
-
 /** A process per call, started when the call arrives, with the request as `Http_*` variables. */
-export function createFreshSource(opts: BaseSpawn & { onStart: () => void }): ProcessSource {
+export function createFreshSource(opts: {
+  starter: ProcessStarter;
+  onStart: () => void;
+}): ProcessSource {
   return {
-    take(req) {
+    take(req, ready) {
       opts.onStart();
-      return spawnFunction({ ...opts, env: requestEnv(req, opts.env), logStdout: false });
+      opts.starter.start(requestVars(req), ready);
     },
-    start() {},
-    stop: async () => {},
+    start: () => opts.starter.open(),
+    stop: () => opts.starter.close(),
   };
 }
 
 /** Options of {@link createWarmPool}. */
-export interface WarmPoolOptions extends BaseSpawn {
+export interface WarmPoolOptions {
+  starter: ProcessStarter;
   size: number;
   logger: Logger;
   /** Called per process started, with whether it came from the pool or a cold start. */
@@ -50,53 +53,70 @@ const FAILED_START_PAUSE_MS = 1000;
 export function createWarmPool(opts: WarmPoolOptions): ProcessSource {
   const idle: FunctionProcess[] = [];
   const log = opts.logger.child({ component: "pool" });
+  let starting = 0;
   let stopped = false;
   let refillQueued = false;
   let pausedUntil = 0;
 
-  function spawnOne(reason: "pool" | "call"): FunctionProcess {
-    opts.onStart(reason);
-    return spawnFunction({ ...opts, logStdout: false });
+  function onReady(proc: FunctionProcess): void {
+    starting--;
+    if (stopped) {
+      proc.stdout().destroy();
+      proc.kill("SIGTERM");
+      return;
+    }
+    idle.push(proc);
+    opts.onSize(idle.length);
+    void proc.exited.then((exit) => {
+      if (!exit.error) return;
+      // A start failure (ENOENT…) would otherwise respawn in a tight loop.
+      const at = idle.indexOf(proc);
+      if (at !== -1) idle.splice(at, 1);
+      pausedUntil = Date.now() + FAILED_START_PAUSE_MS;
+      log.error({ err: exit.error }, "pooled function process failed to start");
+      opts.onSize(idle.length);
+      setTimeout(scheduleRefill, FAILED_START_PAUSE_MS).unref();
+    });
   }
 
   function refill(): void {
     refillQueued = false;
     if (stopped || Date.now() < pausedUntil) return;
-    while (idle.length < opts.size) {
-      const proc = spawnOne("pool");
-      idle.push(proc);
-      void proc.exited.then((exit) => {
-        if (!exit.error) return;
-        // A start failure (ENOENT…) would otherwise respawn in a tight loop.
-        const at = idle.indexOf(proc);
-        if (at !== -1) idle.splice(at, 1);
-        pausedUntil = Date.now() + FAILED_START_PAUSE_MS;
-        log.error({ err: exit.error }, "pooled function process failed to start");
-        opts.onSize(idle.length);
-        setTimeout(scheduleRefill, FAILED_START_PAUSE_MS).unref();
-      });
+    while (idle.length + starting < opts.size) {
+      starting++;
+      opts.onStart("pool");
+      opts.starter.start(undefined, onReady);
     }
-    opts.onSize(idle.length);
   }
 
-  // A spawn blocks the event loop for about a millisecond (fork of a large process). Refilling
-  // only at half empty, in one batch, keeps that pause off most calls: the median call never
-  // waits for a spawn, at the price of one longer pause per batch. setImmediate puts the batch
-  // after the current response is written, not before it.
+  // Refilling only at half empty, in one batch, keeps start-up work away from most calls: the
+  // median call never shares the machine with a spawn, at the price of one slower call per
+  // batch. That holds for local spawns, which stop the event loop for each fork, and (measured)
+  // for the spawner too: refilling after every call put a spawn and a process start-up beside
+  // every call and tripled the median at one connection. setImmediate puts the batch after the
+  // current response is written, not before it.
   function scheduleRefill(): void {
-    if (refillQueued || stopped || idle.length > opts.size / 2) return;
+    if (refillQueued || stopped || idle.length + starting > opts.size / 2) return;
     refillQueued = true;
     setImmediate(refill);
   }
 
   return {
-    take() {
-      const proc = idle.shift() ?? spawnOne("call");
-      opts.onSize(idle.length);
+    take(_req, ready) {
+      const proc = idle.shift();
+      if (proc !== undefined) {
+        opts.onSize(idle.length);
+        scheduleRefill();
+        return ready(proc);
+      }
       scheduleRefill();
-      return proc;
+      opts.onStart("call");
+      opts.starter.start(undefined, ready);
     },
-    start: scheduleRefill,
+    async start() {
+      await opts.starter.open();
+      scheduleRefill();
+    },
     async stop(graceMs) {
       stopped = true;
       const procs = idle.splice(0);
@@ -109,6 +129,7 @@ export function createWarmPool(opts: WarmPoolOptions): ProcessSource {
       const timer = setTimeout(() => procs.forEach((p) => p.kill("SIGKILL")), graceMs);
       await Promise.all(procs.map((p) => p.exited));
       clearTimeout(timer);
+      await opts.starter.close();
     },
   };
 }

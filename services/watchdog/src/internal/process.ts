@@ -11,15 +11,22 @@ export interface Exit {
   error?: Error;
 }
 
-/** A started function process. */
+/** A started function process, whether the watchdog or its spawner process started it. */
 export interface FunctionProcess {
-  readonly child: ChildProcessByStdio<Writable, Readable, Readable>;
+  /** Undefined when the process could not be started. */
+  readonly pid: number | undefined;
+  readonly stdin: Writable;
   /** Resolves once the process has exited and its stdio is closed. */
   readonly exited: Promise<Exit>;
   /** Sends `signal` to the process group, so helpers the function started go too. */
   kill(signal?: NodeJS.Signals): void;
   /** stdout, released to its one reader; until then held back (see {@link spawnFunction}). */
   stdout(): Readable;
+}
+
+/** A function process the watchdog started itself (http mode, or without the spawner). */
+export interface LocalProcess extends FunctionProcess {
+  readonly child: ChildProcessByStdio<Writable, Readable, Readable>;
 }
 
 /** Options of {@link spawnFunction}. */
@@ -37,7 +44,7 @@ export interface SpawnOptions {
  * Starts the function in its own process group (`detached`), so a timeout or shutdown can kill
  * everything it started, as the classic watchdog does with `Setpgid`.
  */
-export function spawnFunction(opts: SpawnOptions): FunctionProcess {
+export function spawnFunction(opts: SpawnOptions): LocalProcess {
   const child = spawn(opts.command.file, opts.command.args, {
     env: opts.env,
     stdio: ["pipe", "pipe", "pipe"],
@@ -55,8 +62,10 @@ export function spawnFunction(opts: SpawnOptions): FunctionProcess {
     child.once("error", (error) => resolve({ code: null, signal: null, error }));
     child.once("close", (code, signal) => resolve({ code, signal }));
   });
-  const proc: FunctionProcess = {
+  const proc: LocalProcess = {
     child,
+    pid: child.pid,
+    stdin: child.stdin,
     exited,
     kill: (signal = "SIGKILL") => killGroup(child.pid, signal),
     stdout: () => child.stdout.off("readable", ignore),

@@ -1,6 +1,6 @@
 import { connect } from "node:net";
 import type { Logger } from "@ferry/runtime";
-import { spawnFunction, type Exit, type FunctionProcess, type SpawnOptions } from "./process.js";
+import { spawnFunction, type Exit, type LocalProcess, type SpawnOptions } from "./process.js";
 
 /** Options of {@link Supervisor}. */
 export interface SupervisorOptions extends Omit<SpawnOptions, "logStdout"> {
@@ -24,7 +24,7 @@ const PROBE_INTERVAL_MS = 20;
  * restart to the orchestrator; restarting here keeps the sidecar's own state and metrics.)
  */
 export class Supervisor {
-  #proc: FunctionProcess | undefined;
+  #proc: LocalProcess | undefined;
   #up = false;
   #stopped = false;
   #backoffMs = BACKOFF_MIN_MS;
@@ -62,7 +62,7 @@ export class Supervisor {
     clearTimeout(timer);
   }
 
-  #launch(): { proc: FunctionProcess; accepting: Promise<boolean> } {
+  #launch(): { proc: LocalProcess; accepting: Promise<boolean> } {
     const startedAt = Date.now();
     const proc = spawnFunction({ ...this.opts, logStdout: true });
     this.#proc = proc;
@@ -93,7 +93,7 @@ export class Supervisor {
   }
 
   /** Polls the port until it accepts (true) or the process exits first (false). */
-  async #waitForPort(proc: FunctionProcess): Promise<boolean> {
+  async #waitForPort(proc: LocalProcess): Promise<boolean> {
     let alive = true;
     void proc.exited.then(() => (alive = false));
     while (alive && !this.#stopped) {

@@ -2,6 +2,7 @@ import type { IncomingMessage } from "node:http";
 import type { Logger } from "@ferry/runtime";
 import { rawHeader } from "../internal/headers.js";
 import type { ProcessSource } from "../internal/pool.js";
+import type { FunctionProcess } from "../internal/process.js";
 import { runProcessCall } from "./process-call.js";
 import type { ModeRunner } from "./runner.js";
 
@@ -22,9 +23,10 @@ export function createForkRunner(opts: ProcessRunnerOptions): ModeRunner {
   const logger = opts.logger.child({ component: "fork" });
   return {
     run(req, res, timeoutMs) {
-      const proc = opts.source.take(req);
       const chunks: Buffer[] = [];
-      proc.stdout().on("data", (chunk: Buffer) => chunks.push(chunk));
+      const started = (proc: FunctionProcess): void => {
+        proc.stdout().on("data", (chunk: Buffer) => chunks.push(chunk));
+      };
       const succeeded = (): void => {
         const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
         res.writeHead(200, {
@@ -34,9 +36,9 @@ export function createForkRunner(opts: ProcessRunnerOptions): ModeRunner {
         });
         res.end(body);
       };
-      runProcessCall({ req, res, proc, timeoutMs, logger, succeeded });
+      runProcessCall({ req, res, source: opts.source, timeoutMs, logger, started, succeeded });
     },
-    start: async () => opts.source.start(),
+    start: () => opts.source.start(),
     ready: () => true,
     stop: (graceMs) => opts.source.stop(graceMs),
   };

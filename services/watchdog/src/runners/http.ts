@@ -1,8 +1,9 @@
-import { Agent, request, type ClientRequest, type IncomingMessage } from "node:http";
+import { Agent, request, type IncomingMessage } from "node:http";
+import { Pool, type Dispatcher } from "undici";
 import type { Logger } from "@ferry/runtime";
 import type { Command } from "../config.js";
 import { WatchdogError } from "../errors.js";
-import { forwardHeaders } from "../internal/headers.js";
+import { forwardHeaders, rawHeader } from "../internal/headers.js";
 import type { FunctionOutput } from "../internal/output.js";
 import type { FunctionProcess } from "../internal/process.js";
 import { Supervisor } from "../internal/supervisor.js";
@@ -29,16 +30,12 @@ export function createHttpRunner(opts: HttpRunnerOptions): ModeRunner {
   const port = Number(url.port || 80);
   const prefix = url.pathname === "/" ? "" : url.pathname.replace(/\/$/, "");
   const log = opts.logger.child({ component: "proxy" });
-  // Keep-alive and LIFO reuse: the hottest sockets stay warm, idle ones age out.
-  const agent = new Agent({
-    keepAlive: true,
-    maxSockets: Infinity,
-    maxFreeSockets: 1024,
-    scheduling: "lifo",
-  });
+  // Keep-alive connections, as many as calls in flight; idle ones age out.
+  const pool = new Pool(`http://${url.host}`, { connections: null, pipelining: 1 });
+  const agent = new Agent({ keepAlive: true, maxSockets: 4 });
   const supervisor = new Supervisor({ ...opts, host, port, onStart: opts.onProcessStart });
   let started = false;
-  const target: Target = { agent, host, port, prefix, log };
+  const target: Target = { pool, prefix, log };
 
   return {
     run(req, res, timeoutMs) {
@@ -63,23 +60,29 @@ export function createHttpRunner(opts: HttpRunnerOptions): ModeRunner {
     async stop(graceMs) {
       await supervisor.stop(graceMs);
       agent.destroy();
+      await pool.destroy();
     },
   };
 }
 
 /** Where calls go. */
 interface Target {
-  agent: Agent;
-  host: string;
-  port: number;
+  pool: Pool;
   prefix: string;
   log: Logger;
 }
 
-/** One proxied call: request and response streamed, never buffered. */
-class ProxyCall {
-  #upstream: ClientRequest | undefined;
+/**
+ * One proxied call on undici's dispatcher API: the request body streams in from `req`, the
+ * answer streams out as undici parses it (raw header buffers, `res.write` with backpressure),
+ * with no client request or response objects in between.
+ */
+class ProxyCall implements Dispatcher.DispatchHandler {
+  #abort: ((err?: Error) => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #retried = false;
+  #answered = false;
+  #resume: (() => void) | undefined;
 
   constructor(
     private readonly target: Target,
@@ -88,54 +91,88 @@ class ProxyCall {
   ) {}
 
   start(timeoutMs: number): void {
-    this.req.pipe(this.#send(false));
     if (timeoutMs > 0) this.#timer = setTimeout(() => this.#onTimeout(), timeoutMs);
     this.res.once("close", () => {
       clearTimeout(this.#timer);
-      if (!this.res.writableFinished) this.#upstream?.destroy();
+      if (!this.res.writableFinished) this.#abort?.(new Error("client went away"));
     });
+    this.#send();
   }
 
-  #send(retried: boolean): ClientRequest {
-    const { agent, host, port, prefix } = this.target;
-    const { req, res } = this;
-    const upstream = request({
-      agent,
-      host,
-      port,
-      method: req.method,
-      path: prefix + (req.url ?? "/"),
-      headers: forwardHeaders(req.rawHeaders, true),
-    });
-    this.#upstream = upstream;
-    upstream.on("response", (answer) => {
-      res.writeHead(
-        answer.statusCode ?? 502,
-        forwardHeaders(answer.rawHeaders, false, "X-Duration-Seconds", res.durationSeconds()),
+  #send(): void {
+    const { req } = this;
+    const raw = req.rawHeaders;
+    const hasBody =
+      rawHeader(raw, "content-length") !== undefined ||
+      rawHeader(raw, "transfer-encoding") !== undefined;
+    try {
+      this.target.pool.dispatch(
+        {
+          method: req.method ?? "GET",
+          path: this.target.prefix + (req.url ?? "/"),
+          headers: forwardHeaders(raw, true),
+          body: hasBody ? req : null,
+        },
+        this,
       );
-      answer.on("error", () => res.destroy());
-      answer.pipe(res);
-    });
-    upstream.on("error", (err: NodeJS.ErrnoException) => this.#onError(err, upstream, retried));
-    return upstream;
+    } catch (err) {
+      // undici refuses a few request headers outright (e.g. duplicate Host): the caller's mistake.
+      this.res.fail(
+        new WatchdogError("BadRequest", `bad request: ${(err as Error).message}`, {
+          internal: false,
+        }),
+      );
+    }
   }
 
-  #onError(err: NodeJS.ErrnoException, upstream: ClientRequest, retried: boolean): void {
-    if (this.res.writableEnded || this.res.destroyed) return;
+  onConnect(abort: (err?: Error) => void): void {
+    this.#abort = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (statusCode < 200) return true; // 1xx: Node's server sends its own 100 Continue.
+    const { res } = this;
+    this.#answered = true;
+    this.#resume = resume;
+    const headers: string[] = new Array(rawHeaders.length);
+    for (let i = 0; i < rawHeaders.length; i++)
+      headers[i] = (rawHeaders[i] as Buffer).toString("latin1");
+    res.writeHead(
+      statusCode,
+      forwardHeaders(headers, false, "X-Duration-Seconds", res.durationSeconds()),
+    );
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.res.write(chunk)) return true;
+    this.res.once("drain", this.#resume as () => void);
+    return false;
+  }
+
+  onComplete(): void {
+    clearTimeout(this.#timer);
+    this.res.end();
+  }
+
+  onError(err: Error & { code?: string }): void {
+    clearTimeout(this.#timer);
+    const { res } = this;
+    if (res.writableEnded || res.destroyed) return;
+    if (this.#answered) return void res.destroy(err);
     // A keep-alive socket the upstream closed as we reused it: safe to resend a bodiless call.
-    if (!retried && upstream.reusedSocket && isBodiless(this.req) && err.code === "ECONNRESET") {
-      this.#send(true).end();
-      return;
+    if (!this.#retried && isBodiless(this.req) && err.code === "UND_ERR_SOCKET") {
+      this.#retried = true;
+      this.#abort = undefined;
+      return this.#send();
     }
     this.target.log.warn({ err: err.message, code: err.code }, "upstream call failed");
-    this.res.fail(
-      new WatchdogError("BadGateway", `function process: ${err.message}`, { cause: err }),
-    );
+    res.fail(new WatchdogError("BadGateway", `function process: ${err.message}`, { cause: err }));
   }
 
   #onTimeout(): void {
     this.res.fail(new WatchdogError("Timeout", "function did not answer within the timeout"));
-    this.#upstream?.destroy();
+    this.#abort?.(new Error("timed out"));
   }
 }
 

@@ -4,6 +4,7 @@ import type { WatchdogMetrics } from "../metrics.js";
 import type { FunctionOutput } from "../internal/output.js";
 import type { FunctionProcess } from "../internal/process.js";
 import { createFreshSource, createWarmPool, type ProcessSource } from "../internal/pool.js";
+import { createLocalStarter, createSpawnerStarter } from "../internal/spawner.js";
 import { createForkRunner } from "./fork.js";
 import { createHttpRunner } from "./http.js";
 import type { ModeRunner } from "./runner.js";
@@ -46,15 +47,25 @@ export function createRunner(config: WatchdogConfig, deps: RunnerDeps): ModeRunn
 }
 
 function processSource(config: WatchdogConfig, deps: RunnerDeps): ProcessSource {
-  const base = { command: command(config), env: deps.env, output: deps.output, live: deps.live };
+  const starterOpts = {
+    command: command(config),
+    env: deps.env,
+    output: deps.output,
+    live: deps.live,
+    logger: deps.logger,
+  };
+  const starter =
+    config.spawners > 0
+      ? createSpawnerStarter({ ...starterOpts, helpers: config.spawners })
+      : createLocalStarter(starterOpts);
   if (config.pool_size === 0) {
     return createFreshSource({
-      ...base,
+      starter,
       onStart: () => deps.metrics.processStarts.inc({ reason: "call" }),
     });
   }
   return createWarmPool({
-    ...base,
+    starter,
     size: config.pool_size,
     logger: deps.logger,
     onStart: (reason) => deps.metrics.processStarts.inc({ reason }),
