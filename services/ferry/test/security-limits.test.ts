@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { FunctionSpec } from "@ferry/contracts";
+import { createLogger } from "@ferry/runtime";
+import { startNats, startRedis, type ServerHandle } from "@ferry/testkit";
+import { startStack, type Stack } from "../src/index.js";
+import { lastInvokeSeq } from "./helpers.js";
+
+const logger = createLogger({ name: "test", level: "silent" });
+let nats: ServerHandle;
+let redis: ServerHandle;
+/** Two gateways sharing one NATS and one Redis, as two replicas behind a load balancer. */
+let a: Stack;
+let b: Stack;
+
+const start = (perClient?: { max: number; windowMs: number }): Promise<Stack> =>
+  startStack({
+    natsUrl: nats.url,
+    redisUrl: redis.url,
+    logger,
+    port: 0,
+    worker: false,
+    callbacks: false,
+    callbackAllowlist: ["127.0.0.1"],
+    gatewaySecurity: perClient ? { rateLimit: perClient } : {},
+  });
+
+beforeAll(async () => {
+  [nats, redis] = await Promise.all([startNats(), startRedis()]);
+  a = await start({ max: 8, windowMs: 60_000 });
+  b = await start({ max: 8, windowMs: 60_000 });
+  const put = (raw: unknown): Promise<unknown> => a.registry.put(FunctionSpec.parse(raw));
+  await put({ name: "limited", url: "http://127.0.0.1:9/", rateLimit: { max: 3, window: "1m" } });
+  await put({ name: "free", url: "http://127.0.0.1:9/" });
+  await put({ name: "small", url: "http://127.0.0.1:9/", maxBodyBytes: 10 });
+  // Both gateways must know the functions before the tests call them.
+  const until = Date.now() + 10_000;
+  while (!b.registry.get("small") && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+});
+
+afterAll(async () => {
+  await Promise.all([a?.stop(), b?.stop()]);
+  await Promise.all([nats?.stop(), redis?.stop()]);
+});
+
+const post = (stack: Stack, path: string, body = "x"): Promise<Response> =>
+  fetch(`${stack.gatewayUrl}${path}`, { method: "POST", body });
+
+describe("security - rate limits across replicas", () => {
+  test("rate limit - a function's limit is shared by two gateways: the 4th call gets 429 with Retry-After", async () => {
+    const statuses: number[] = [];
+    let refused: Response | undefined;
+    for (const stack of [a, b, a, b, a]) {
+      const res = await post(stack, "/async-function/limited");
+      statuses.push(res.status);
+      if (res.status === 429) refused ??= res;
+    }
+    expect(statuses).toEqual([202, 202, 202, 429, 429]);
+    const retryAfter = Number(refused?.headers.get("retry-after"));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect((await refused!.json()).error.code).toBe("FERRY_ERR_TOO_MANY_REQUESTS");
+  });
+
+  test("rate limit - the per-client limit counts calls on both gateways; probes are never limited", async () => {
+    // 5 calls so far from this client (previous test); 3 more reach the limit of 8.
+    const statuses: number[] = [];
+    for (const stack of [b, a, b, a, b]) statuses.push((await post(stack, "/async-function/free")).status);
+    expect(statuses).toEqual([202, 202, 202, 429, 429]);
+    const seq = await lastInvokeSeq(a.nc);
+    const refused = await fetch(`${a.gatewayUrl}/system/functions`);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(await lastInvokeSeq(a.nc)).toBe(seq);
+    expect((await fetch(`${b.gatewayUrl}/healthz`)).status).toBe(200);
+    expect((await fetch(`${b.gatewayUrl}/readyz`)).status).toBe(200);
+  });
+});
+
+describe("security - body limits", () => {
+  test("body limit - a function's maxBodyBytes gives 413 and publishes nothing", async () => {
+    // A third gateway without the client limit the tests above used up.
+    const c = await start();
+    try {
+      const seq = await lastInvokeSeq(c.nc);
+      const res = await post(c, "/async-function/small", "x".repeat(11));
+      expect(res.status).toBe(413);
+      expect((await res.json()).error.code).toBe("FERRY_ERR_PAYLOAD_TOO_LARGE");
+      expect(await lastInvokeSeq(c.nc)).toBe(seq);
+      expect((await post(c, "/async-function/small", "x".repeat(10))).status).toBe(202);
+    } finally {
+      await c.stop();
+    }
+  });
+});
