@@ -81,12 +81,13 @@ export async function gatewayApp(app: FastifyInstance, opts: GatewayAppOptions):
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
   installErrorHandlers(app);
-  const auth = createAuthenticator(opts.auth ?? {});
-  edgeHook(app, opts.auth && !opts.auth.open ? auth : undefined, opts.maxHeaders ?? 100);
+  // The client rate limit comes first, so that guessing credentials is limited too.
   const limitFunction = await installLimits(app, {
     ...opts.limits,
     ...(opts.redis ? { redis: opts.redis } : {}),
   });
+  const auth = createAuthenticator(opts.auth ?? {});
+  edgeHook(app, opts.auth && !opts.auth.open ? auth : undefined, opts.maxHeaders ?? 100);
   const metrics = createGatewayMetrics(opts.metricsRegistry);
   httpMetricsHook(app, metrics.shared);
   const status = opts.redis && createStatusStore(opts.redis, opts.statusTtlSeconds ?? 86_400);
