@@ -57,7 +57,9 @@ export function signingSecretsOf(cfg: CallbacksConfig): string[] {
     text = readFileSync(path, "utf8");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? "unreadable";
-    throw new ConfigError(`invalid configuration: CALLBACK_SIGNING_SECRETS_FILE: cannot read (${code})`);
+    throw new ConfigError(
+      `invalid configuration: CALLBACK_SIGNING_SECRETS_FILE: cannot read (${code})`,
+    );
   }
   const lines = text.split("\n").map((l) => l.trim());
   const secrets: string[] = [];

@@ -34,7 +34,8 @@ export function rawRequest(
       socket.destroy();
       const parsed = parse(Buffer.concat(chunks));
       if (parsed) resolve(parsed);
-      else reject(new Error(`no HTTP response: ${JSON.stringify(Buffer.concat(chunks).toString())}`));
+      else
+        reject(new Error(`no HTTP response: ${JSON.stringify(Buffer.concat(chunks).toString())}`));
     };
     const deadline = setTimeout(done, opts.timeoutMs ?? 10_000);
     socket.on("data", (d: Buffer) => {
@@ -68,7 +69,11 @@ function parse(buf: Buffer): RawResponse | undefined {
     const i = line.indexOf(":");
     headers[line.slice(0, i).toLowerCase()] = line.slice(i + 1).trim();
   }
-  return { status, headers, body: buf.subarray(Buffer.byteLength(text.slice(0, end + 4), "latin1")).toString() };
+  return {
+    status,
+    headers,
+    body: buf.subarray(Buffer.byteLength(text.slice(0, end + 4), "latin1")).toString(),
+  };
 }
 
 function complete(res: RawResponse, _buf: Buffer): boolean {

@@ -93,12 +93,17 @@ const PROTECTED: Array<[string, string]> = [
 ];
 
 describe("security - operator credentials", () => {
-  test.each(PROTECTED)("auth - %s %s: 401 with a basic challenge without credentials", async (m, p) => {
-    const res = await call(m, p);
-    expect(res.status).toBe(401);
-    expect(res.headers.get("www-authenticate")).toBe('Basic realm="ferry"');
-    expect((await res.json()).error.code).toBe("FERRY_ERR_UNAUTHORIZED");
-  });
+  test.each(PROTECTED)(
+    "auth - %s %s: 401 with a basic challenge without credentials",
+    async (m, p) => {
+      const res = await call(m, p);
+      expect(res.status).toBe(401);
+      expect(res.headers.get("www-authenticate")).toBe('Basic realm="ferry"');
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
+        "FERRY_ERR_UNAUTHORIZED",
+      );
+    },
+  );
 
   test.each(PROTECTED)("auth - %s %s: 401 with wrong credentials", async (m, p) => {
     for (const auth of [
@@ -118,7 +123,9 @@ describe("security - operator credentials", () => {
   test.each(PROTECTED)("auth - %s %s: 403 for an invoke-only token", async (m, p) => {
     const res = await call(m, p, `Bearer ${INVOKE_ANY}`);
     expect(res.status).toBe(403);
-    expect((await res.json()).error.code).toBe("FERRY_ERR_FORBIDDEN");
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
+      "FERRY_ERR_FORBIDDEN",
+    );
   });
 
   test.each(PROTECTED)("auth - %s %s: accepted with the token or the basic user", async (m, p) => {

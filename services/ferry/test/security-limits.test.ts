@@ -34,7 +34,8 @@ beforeAll(async () => {
   await put({ name: "small", url: "http://127.0.0.1:9/", maxBodyBytes: 10 });
   // Both gateways must know the functions before the tests call them.
   const until = Date.now() + 10_000;
-  while (!b.registry.get("small") && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  while (!b.registry.get("small") && Date.now() < until)
+    await new Promise((r) => setTimeout(r, 20));
 });
 
 afterAll(async () => {
@@ -58,13 +59,16 @@ describe("security - rate limits across replicas", () => {
     const retryAfter = Number(refused?.headers.get("retry-after"));
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(60);
-    expect((await refused!.json()).error.code).toBe("FERRY_ERR_TOO_MANY_REQUESTS");
+    expect(((await refused!.json()) as { error: { code: string } }).error.code).toBe(
+      "FERRY_ERR_TOO_MANY_REQUESTS",
+    );
   });
 
   test("rate limit - the per-client limit counts calls on both gateways; probes are never limited", async () => {
     // 5 calls so far from this client (previous test); 3 more reach the limit of 8.
     const statuses: number[] = [];
-    for (const stack of [b, a, b, a, b]) statuses.push((await post(stack, "/async-function/free")).status);
+    for (const stack of [b, a, b, a, b])
+      statuses.push((await post(stack, "/async-function/free")).status);
     expect(statuses).toEqual([202, 202, 202, 429, 429]);
     const seq = await lastInvokeSeq(a.nc);
     const refused = await fetch(`${a.gatewayUrl}/system/functions`);
@@ -84,7 +88,9 @@ describe("security - body limits", () => {
       const seq = await lastInvokeSeq(c.nc);
       const res = await post(c, "/async-function/small", "x".repeat(11));
       expect(res.status).toBe(413);
-      expect((await res.json()).error.code).toBe("FERRY_ERR_PAYLOAD_TOO_LARGE");
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
+        "FERRY_ERR_PAYLOAD_TOO_LARGE",
+      );
       expect(await lastInvokeSeq(c.nc)).toBe(seq);
       expect((await post(c, "/async-function/small", "x".repeat(10))).status).toBe(202);
     } finally {

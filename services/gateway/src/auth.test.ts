@@ -21,13 +21,30 @@ describe("auth", () => {
     expect(auth.identify(basic("u:p:w"))).toEqual({ role: "admin" });
     expect(auth.identify("Bearer any")).toEqual({ role: "invoke", function: undefined });
     expect(auth.identify("Bearer one")).toEqual({ role: "invoke", function: "echo" });
-    for (const h of [undefined, "", "Bearer", "Bearer ", "Bearer tok2", "Basic tok", basic("u:p"), "tok"]) {
+    for (const h of [
+      undefined,
+      "",
+      "Bearer",
+      "Bearer ",
+      "Bearer tok2",
+      "Basic tok",
+      basic("u:p"),
+      "tok",
+    ]) {
       expect(auth.identify(h), String(h)).toBeUndefined();
     }
   });
 
   test("auth - the protected prefixes match whole path segments only", () => {
-    for (const p of ["/system", "/system/functions", "/ui", "/ui/", "/metrics", "/metrics?x", "/system?a"]) {
+    for (const p of [
+      "/system",
+      "/system/functions",
+      "/ui",
+      "/ui/",
+      "/metrics",
+      "/metrics?x",
+      "/system?a",
+    ]) {
       expect(isProtectedPath(p), p).toBe(true);
     }
     for (const p of ["/systems", "/uix", "/metricsx", "/healthz", "/async-function/system", "/"]) {
@@ -74,9 +91,9 @@ describe("gateway config - credentials", () => {
       } catch (err) {
         expect((err as Error).message).not.toContain("no-colon-secret");
       }
-      expect(() =>
-        authFromConfig(loadConfig({ AUTH_TOKENS_FILE: join(dir, "missing") })),
-      ).toThrow(/AUTH_TOKENS_FILE: cannot read the file \(ENOENT\)/);
+      expect(() => authFromConfig(loadConfig({ AUTH_TOKENS_FILE: join(dir, "missing") }))).toThrow(
+        /AUTH_TOKENS_FILE: cannot read the file \(ENOENT\)/,
+      );
       await writeFile(join(dir, "empty"), "# nothing\n");
       expect(() => authFromConfig(loadConfig({ AUTH_TOKENS_FILE: join(dir, "empty") }))).toThrow(
         /hold no credentials/,

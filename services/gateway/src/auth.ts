@@ -34,7 +34,10 @@ export interface Authenticator {
 const digest = (s: string): Buffer => createHash("sha256").update(s, "utf8").digest();
 
 /** Constant-time membership: every candidate is compared, whatever matches. */
-function findDigest<T extends { digest: Buffer }>(list: readonly T[], secret: string): T | undefined {
+function findDigest<T extends { digest: Buffer }>(
+  list: readonly T[],
+  secret: string,
+): T | undefined {
   const d = digest(secret);
   let found: T | undefined;
   for (const item of list) if (timingSafeEqual(item.digest, d) && !found) found = item;
@@ -45,7 +48,10 @@ function findDigest<T extends { digest: Buffer }>(list: readonly T[], secret: st
 export function createAuthenticator(opts: AuthOptions): Authenticator {
   const tokens = (opts.tokens ?? []).map((t) => ({ digest: digest(t) }));
   const users = (opts.users ?? []).map((u) => ({ digest: digest(`${u.user}:${u.password}`) }));
-  const invoke = (opts.invokeTokens ?? []).map((t) => ({ digest: digest(t.token), fn: t.function }));
+  const invoke = (opts.invokeTokens ?? []).map((t) => ({
+    digest: digest(t.token),
+    fn: t.function,
+  }));
   const identify = (header: string | undefined): Identity | undefined => {
     if (!header) return undefined;
     const space = header.indexOf(" ");
@@ -111,7 +117,9 @@ export function authGuard(auth: Authenticator): (req: FastifyRequest, reply: Fas
     const who = auth.identify(req.headers.authorization);
     if (!who) {
       reply.header("www-authenticate", BASIC_CHALLENGE);
-      const given = req.headers.authorization ? "the credentials are not valid" : "credentials needed";
+      const given = req.headers.authorization
+        ? "the credentials are not valid"
+        : "credentials needed";
       throw new FerryError("Unauthorized", given);
     }
     if (who.role !== "admin") {

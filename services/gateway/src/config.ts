@@ -69,11 +69,19 @@ export const GatewayConfig = z.object({
   /** Publishes in flight at once; beyond, 503 with Retry-After instead of buffering. */
   MAX_INFLIGHT_PUBLISHES: z.coerce.number().int().positive().default(1000),
   /** Largest body of a /system request, in bytes. */
-  SYSTEM_MAX_BODY_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
+  SYSTEM_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
   /** Most headers a request may carry (431 beyond). */
   MAX_HEADERS: z.coerce.number().int().min(1).max(1000).default(100),
   /** Largest size of all request headers together, in bytes (431 beyond). */
-  MAX_HEADER_BYTES: z.coerce.number().int().min(1024).default(16 * 1024),
+  MAX_HEADER_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(16 * 1024),
   /** Longest time to receive a whole request, headers and body (408 beyond); cuts off slow clients. */
   REQUEST_TIMEOUT: Duration.default(60_000),
   /** Longest time to receive the request headers (408 beyond); at most REQUEST_TIMEOUT. */

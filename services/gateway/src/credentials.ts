@@ -32,7 +32,9 @@ function user(variable: string, entry: string): { user: string; password: string
 function invokeToken(entry: string): { token: string; function?: string } {
   const i = entry.indexOf(":");
   const fn = entry.slice(0, i);
-  return i > 0 && NAME_PATTERN.test(fn) ? { token: entry.slice(i + 1), function: fn } : { token: entry };
+  return i > 0 && NAME_PATTERN.test(fn)
+    ? { token: entry.slice(i + 1), function: fn }
+    : { token: entry };
 }
 
 /**

@@ -37,9 +37,17 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): 
   if (err.code === "ECONNRESET" || socket.destroyed) return;
   const [status, reason, body] =
     err.code === "ERR_HTTP_REQUEST_TIMEOUT"
-      ? [408, "Request Timeout", errorBody("RequestTimeout", "the request was not received in time")]
+      ? [
+          408,
+          "Request Timeout",
+          errorBody("RequestTimeout", "the request was not received in time"),
+        ]
       : err.code === "HPE_HEADER_OVERFLOW"
-        ? [431, "Request Header Fields Too Large", errorBody("HeadersTooLarge", "the headers are larger than the limit")]
+        ? [
+            431,
+            "Request Header Fields Too Large",
+            errorBody("HeadersTooLarge", "the headers are larger than the limit"),
+          ]
         : [400, "Bad Request", errorBody("BadRequest", "malformed HTTP request")];
   const text = JSON.stringify(body);
   if (socket.writable) {
@@ -52,7 +60,11 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): 
 }
 
 /** Fastify's own errors before routing (a malformed URL, an over-long parameter): JSON shape. */
-export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+export function frameworkErrors(
+  err: FastifyError,
+  _req: FastifyRequest,
+  reply: FastifyReply,
+): void {
   const status = err.statusCode && err.statusCode < 500 ? err.statusCode : 400;
   void reply.code(status).send(errorBody("BadRequest", err.message));
 }

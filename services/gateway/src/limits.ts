@@ -81,7 +81,8 @@ const specOf = (req: FastifyRequest): FunctionSpec => (req as WithSpec)[SPEC] as
 const limitOf = (req: FastifyRequest): { max: number; window: number } =>
   specOf(req).rateLimit ?? { max: Number.MAX_SAFE_INTEGER, window: 60_000 };
 
-type Outcome = { isAllowed: true } | { isAllowed: false; isExceeded: boolean; ttlInSeconds: number };
+type Outcome =
+  { isAllowed: true } | { isAllowed: false; isExceeded: boolean; ttlInSeconds: number };
 
 function refuseIfExceeded(outcome: Outcome, reply: FastifyReply, who: string): void {
   if (outcome.isAllowed || !outcome.isExceeded) return;

@@ -17,7 +17,13 @@ describe("gateway entry", () => {
     );
     expect(res.status).toBe(1);
     expect(res.stderr).toMatch(/^gateway: invalid configuration: no credentials/);
-    for (const name of ["AUTH_TOKENS", "AUTH_TOKENS_FILE", "AUTH_USERS", "AUTH_USERS_FILE", "AUTH_DISABLED"]) {
+    for (const name of [
+      "AUTH_TOKENS",
+      "AUTH_TOKENS_FILE",
+      "AUTH_USERS",
+      "AUTH_USERS_FILE",
+      "AUTH_DISABLED",
+    ]) {
       expect(res.stderr).toContain(name);
     }
   });

@@ -48,7 +48,9 @@ export const FunctionAuth = { None: "none", Token: "token" } as const;
 export type FunctionAuth = (typeof FunctionAuth)[keyof typeof FunctionAuth];
 
 /** An environment variable name. */
-const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "must be an environment variable name");
+const EnvName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "must be an environment variable name");
 
 /**
  * Where a secret of a function comes from: an environment variable or a file of the process

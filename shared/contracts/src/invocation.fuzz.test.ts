@@ -1,12 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { InvocationHeaders as H } from "./headers.js";
-import {
-  EnvelopeError,
-  Invocation,
-  decodeInvocation,
-  encodeInvocation,
-} from "./invocation.js";
+import { EnvelopeError, Invocation, decodeInvocation, encodeInvocation } from "./invocation.js";
 
 /** Fixed seed and a bounded number of runs: the same cases on every CI run, in about a second. */
 const RUNS = { seed: 20_261_125, numRuns: 400 };
@@ -37,7 +32,18 @@ const invocation: fc.Arbitrary<Invocation> = fc
       redrives: int,
       headers: fc.dictionary(fc.stringMatching(/^[a-z0-9-]{1,30}$/), line, { maxKeys: 8 }),
     },
-    { requiredKeys: ["callId", "function", "queue", "method", "path", "query", "enqueuedAt", "headers"] },
+    {
+      requiredKeys: [
+        "callId",
+        "function",
+        "queue",
+        "method",
+        "path",
+        "query",
+        "enqueuedAt",
+        "headers",
+      ],
+    },
   )
   // Only what the schema calls valid (e.g. URLs zod accepts).
   .filter((inv) => Invocation.safeParse(inv).success);
@@ -55,13 +61,18 @@ describe("envelope fuzzing", () => {
   test("envelope fuzz - a value with CR or LF is refused by the encoder with an EnvelopeError", () => {
     const crlf = fc.tuple(line, fc.constantFrom("\r", "\n", "\r\n"), line).map((p) => p.join(""));
     fc.assert(
-      fc.property(invocation, crlf, fc.constantFrom("path", "query", "header"), (inv, bad, where) => {
-        const evil =
-          where === "header"
-            ? { ...inv, headers: { ...inv.headers, "x-evil": bad } }
-            : { ...inv, [where]: where === "path" ? "/" + bad : bad };
-        expect(() => encodeInvocation(evil)).toThrow(EnvelopeError);
-      }),
+      fc.property(
+        invocation,
+        crlf,
+        fc.constantFrom("path", "query", "header"),
+        (inv, bad, where) => {
+          const evil =
+            where === "header"
+              ? { ...inv, headers: { ...inv.headers, "x-evil": bad } }
+              : { ...inv, [where]: where === "path" ? "/" + bad : bad };
+          expect(() => encodeInvocation(evil)).toThrow(EnvelopeError);
+        },
+      ),
       RUNS,
     );
   });
@@ -73,13 +84,19 @@ describe("envelope fuzzing", () => {
       fc.string({ maxLength: 20 }).map((s) => H.ForwardPrefix + s),
       fc.string({ maxLength: 20 }),
     );
-    const value = fc.oneof(fc.string({ maxLength: 30 }), int.map(String), fc.constantFrom("", "-1", "1e999", "NaN", "0x10", "/"));
+    const value = fc.oneof(
+      fc.string({ maxLength: 30 }),
+      int.map(String),
+      fc.constantFrom("", "-1", "1e999", "NaN", "0x10", "/"),
+    );
     const pairs = fc.oneof(
       fc.array(fc.tuple(headerName, value), { maxLength: 25 }),
       // A valid envelope with one field changed.
-      fc.tuple(invocation, fc.constantFrom(...known), value).map(([inv, k, v]) =>
-        encodeInvocation(inv).map(([n, old]): [string, string] => [n, n === k ? v : old]),
-      ),
+      fc
+        .tuple(invocation, fc.constantFrom(...known), value)
+        .map(([inv, k, v]) =>
+          encodeInvocation(inv).map(([n, old]): [string, string] => [n, n === k ? v : old]),
+        ),
     );
     fc.assert(
       fc.property(pairs, (p) => {

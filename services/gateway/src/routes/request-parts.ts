@@ -9,7 +9,10 @@ export function pathOf(rest: string | undefined): string {
   const path = "/" + (rest ?? "");
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f\\]/.test(path) || /(^|\/)\.\.?(\/|$)/.test(path)) {
-    throw new FerryError("BadRequest", "the path must not hold '.' or '..' segments, '\\' or control characters");
+    throw new FerryError(
+      "BadRequest",
+      "the path must not hold '.' or '..' segments, '\\' or control characters",
+    );
   }
   return path;
 }
