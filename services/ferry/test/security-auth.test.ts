@@ -195,5 +195,6 @@ describe("security - secrets", () => {
     expect(logText).not.toContain(ADMIN);
     expect(logText).not.toContain(PASSWORD);
     expect(logText).not.toContain(INVOKE_ECHO);
+    delete process.env.ECHO_API_KEY;
   });
 });
