@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { FunctionSpec, Streams } from "@ferry/contracts";
 import { REDACTED_PATHS } from "@ferry/runtime";
 import { startNats, startRedis, type ServerHandle } from "@ferry/testkit";
-import { startStack, type Stack } from "../src/index.js";
+import { CliError, program, startStack, type Io, type Stack } from "../src/index.js";
 
 const ADMIN = "admin-token-0123456789";
 const PASSWORD = "s3cret-password";
@@ -196,5 +196,42 @@ describe("security - secrets", () => {
     expect(logText).not.toContain(PASSWORD);
     expect(logText).not.toContain(INVOKE_ECHO);
     delete process.env.ECHO_API_KEY;
+  });
+});
+
+describe("security - the ferry CLI", () => {
+  /** Runs `ferry ARGS` in this process with the given environment. */
+  async function ferry(
+    args: string[],
+    env: NodeJS.ProcessEnv,
+  ): Promise<{ code: number; out: string; err: string }> {
+    let out = "";
+    const io: Io = {
+      out: (t) => void (out += t),
+      err: () => {},
+      stdin: async () => Buffer.alloc(0),
+      isTTY: false,
+      env: { FERRY_GATEWAY_URL: stack.gatewayUrl, ...env },
+    };
+    try {
+      await program(io).exitOverride().parseAsync(args, { from: "user" });
+      return { code: 0, out, err: "" };
+    } catch (e) {
+      if (!(e instanceof CliError)) throw e;
+      return { code: e.exitCode, out, err: e.message };
+    }
+  }
+
+  test("cli - list sends FERRY_TOKEN or FERRY_BASIC_AUTH; without them the gateway's 401 is reported", async () => {
+    const denied = await ferry(["list"], {});
+    expect(denied.code).toBe(1);
+    expect(denied.err).toMatch(/^401 FERRY_ERR_UNAUTHORIZED/);
+    expect((await ferry(["list"], { FERRY_TOKEN: ADMIN })).out).toContain("with-secrets");
+    expect((await ferry(["list"], { FERRY_BASIC_AUTH: `admin:${PASSWORD}` })).out).toContain(
+      "echo",
+    );
+    expect((await ferry(["--token", INVOKE_ANY, "list"], {})).err).toMatch(
+      /^403 FERRY_ERR_FORBIDDEN/,
+    );
   });
 });

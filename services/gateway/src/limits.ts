@@ -33,8 +33,8 @@ export function checkHeaderCount(req: FastifyRequest, max: number): void {
 
 /**
  * Installs the `/system` body limit and the per-client rate limit (an `onRequest` hook, only
- * when configured). Returns the per-function limiter the
- * invocation routes call for functions that have a `rateLimit`.
+ * when configured). Returns the per-function limiter that the invocation routes call for
+ * functions with a `rateLimit`.
  */
 export async function installLimits(
   app: FastifyInstance,
