@@ -1,3 +1,4 @@
+import { createServer, connect, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { FunctionSpec } from "@ferry/contracts";
 import { createLogger } from "@ferry/runtime";
@@ -95,6 +96,86 @@ describe("security - body limits", () => {
       expect((await post(c, "/async-function/small", "x".repeat(10))).status).toBe(202);
     } finally {
       await c.stop();
+    }
+  });
+});
+
+/** A TCP proxy whose server-to-client direction can be held: JetStream acks stop arriving. */
+async function startHoldingProxy(target: string): Promise<{
+  url: string;
+  hold(on: boolean): void;
+  close(): Promise<void>;
+}> {
+  const { hostname, port } = new URL(target);
+  let held = false;
+  const pending: Array<() => void> = [];
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = connect(Number(port), hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on("error", () => {});
+      s.on("close", () => sockets.delete(s));
+    }
+    client.pipe(upstream);
+    upstream.on("data", (chunk: Buffer) => {
+      if (held) pending.push(() => client.write(chunk));
+      else client.write(chunk);
+    });
+    upstream.on("close", () => client.destroy());
+    client.on("close", () => upstream.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const address = server.address() as { port: number };
+  return {
+    url: `nats://127.0.0.1:${address.port}`,
+    hold(on) {
+      held = on;
+      if (!on) for (const flush of pending.splice(0)) flush();
+    },
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+describe("security - bounded publishes", () => {
+  test("in-flight publishes - while JetStream does not answer, calls beyond the bound get 503 with Retry-After at once", async () => {
+    const proxy = await startHoldingProxy(nats.url);
+    const stack = await startStack({
+      natsUrl: proxy.url,
+      redisUrl: redis.url,
+      logger,
+      port: 0,
+      worker: false,
+      callbacks: false,
+      callbackAllowlist: ["127.0.0.1"],
+      gatewaySecurity: { maxInflightPublishes: 2 },
+    });
+    try {
+      await stack.registry.put(FunctionSpec.parse({ name: "held", url: "http://127.0.0.1:9/" }));
+      proxy.hold(true);
+      const calls = Array.from({ length: 6 }, () => post(stack, "/async-function/held"));
+      // The refusals come while the two admitted publishes still wait for their acks.
+      const refused = await Promise.all(
+        calls.map((c) => Promise.race([c, new Promise<undefined>((r) => setTimeout(r, 3_000))])),
+      );
+      const gate = refused.filter((r) => r?.status === 503);
+      expect(gate.length).toBe(4);
+      for (const res of gate) {
+        expect(res!.headers.get("retry-after")).toBe("1");
+        expect(((await res!.json()) as { error: { message: string } }).error.message).toMatch(
+          /too many calls in flight/,
+        );
+      }
+      proxy.hold(false);
+      const statuses = (await Promise.all(calls)).map((r) => r.status).sort();
+      expect(statuses).toEqual([202, 202, 503, 503, 503, 503]);
+    } finally {
+      proxy.hold(false);
+      await stack.stop();
+      await proxy.close();
     }
   });
 });
