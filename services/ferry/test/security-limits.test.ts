@@ -159,7 +159,9 @@ describe("security - bounded publishes", () => {
       const calls = Array.from({ length: 6 }, () => post(stack, "/async-function/held"));
       // The refusals come while the two admitted publishes still wait for their acks.
       const refused = await Promise.all(
-        calls.map((c) => Promise.race([c, new Promise<undefined>((r) => setTimeout(r, 3_000))])),
+        calls.map((c) =>
+          Promise.race([c, new Promise<undefined>((r) => setTimeout(() => r(undefined), 3_000))]),
+        ),
       );
       const gate = refused.filter((r) => r?.status === 503);
       expect(gate.length).toBe(4);
