@@ -4,7 +4,7 @@ import { FunctionSpec } from "@ferry/contracts";
 import { createLogger } from "@ferry/runtime";
 import { startNats, startRedis, type ServerHandle } from "@ferry/testkit";
 import { startStack, type Stack } from "../src/index.js";
-import { lastInvokeSeq } from "./helpers.js";
+import { eventually, lastInvokeSeq } from "./helpers.js";
 import { httpRequest as req, rawRequest, type RawResponse } from "./raw-http.js";
 
 const logger = createLogger({ name: "test", level: "silent" });
@@ -40,6 +40,8 @@ beforeAll(async () => {
   await put({ name: "echo", url: "http://127.0.0.1:9/" });
   await put({ name: "tok", url: "http://127.0.0.1:9/", auth: "token" });
   await put({ name: "small", url: "http://127.0.0.1:9/", maxBodyBytes: 16 });
+  // The gateway learns of them through its registry watch.
+  await eventually(() => ["echo", "tok", "small"].every((n) => stack.registry.get(n)));
 });
 
 afterAll(async () => {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { FunctionSpec, Streams } from "@ferry/contracts";
 import { REDACTED_PATHS } from "@ferry/runtime";
 import { startNats, startRedis, type ServerHandle } from "@ferry/testkit";
+import { eventually } from "./helpers.js";
 import { CliError, program, startStack, type Io, type Stack } from "../src/index.js";
 
 const ADMIN = "admin-token-0123456789";
@@ -54,6 +55,10 @@ beforeAll(async () => {
       env: { MODE: "plain" },
       secrets: { API_KEY: { env: "ECHO_API_KEY" }, DB_PASSWORD: { file: "/run/secrets/db" } },
     }),
+  );
+  // The gateway learns of them through its registry watch.
+  await eventually(() =>
+    ["open", "echo", "other", "with-secrets"].every((n) => stack.registry.get(n)),
   );
 });
 

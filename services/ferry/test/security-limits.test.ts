@@ -4,7 +4,7 @@ import { FunctionSpec } from "@ferry/contracts";
 import { createLogger } from "@ferry/runtime";
 import { startNats, startRedis, type ServerHandle } from "@ferry/testkit";
 import { startStack, type Stack } from "../src/index.js";
-import { lastInvokeSeq } from "./helpers.js";
+import { eventually, lastInvokeSeq } from "./helpers.js";
 
 const logger = createLogger({ name: "test", level: "silent" });
 let nats: ServerHandle;
@@ -33,10 +33,10 @@ beforeAll(async () => {
   await put({ name: "limited", url: "http://127.0.0.1:9/", rateLimit: { max: 3, window: "1m" } });
   await put({ name: "free", url: "http://127.0.0.1:9/" });
   await put({ name: "small", url: "http://127.0.0.1:9/", maxBodyBytes: 10 });
-  // Both gateways must know the functions before the tests call them.
-  const until = Date.now() + 10_000;
-  while (!b.registry.get("small") && Date.now() < until)
-    await new Promise((r) => setTimeout(r, 20));
+  // Both gateways must know the functions (through their registry watch) before the calls.
+  await eventually(() =>
+    ["limited", "free", "small"].every((n) => a.registry.get(n) && b.registry.get(n)),
+  );
 });
 
 afterAll(async () => {
@@ -86,6 +86,7 @@ describe("security - body limits", () => {
     // A third gateway without the client limit the tests above used up.
     const c = await start();
     try {
+      await eventually(() => c.registry.get("small") !== undefined);
       const seq = await lastInvokeSeq(c.nc);
       const res = await post(c, "/async-function/small", "x".repeat(11));
       expect(res.status).toBe(413);
@@ -155,6 +156,8 @@ describe("security - bounded publishes", () => {
     });
     try {
       await stack.registry.put(FunctionSpec.parse({ name: "held", url: "http://127.0.0.1:9/" }));
+      // The registry learns of it through its watch, which the hold would stop too.
+      await eventually(() => stack.registry.get("held") !== undefined);
       proxy.hold(true);
       const calls = Array.from({ length: 6 }, () => post(stack, "/async-function/held"));
       // The refusals come while the two admitted publishes still wait for their acks.
