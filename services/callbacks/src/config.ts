@@ -1,5 +1,8 @@
 import { z } from "zod";
-import { Duration, Port, parseEnv } from "@ferry/runtime";
+import { readFileSync } from "node:fs";
+import { ConfigError, Duration, Port, parseEnv } from "@ferry/runtime";
+
+const WHSEC = /^whsec_[A-Za-z0-9+/=]+$/;
 
 const list = z.string().transform((s) =>
   s
@@ -24,8 +27,10 @@ export const CallbacksConfig = z.object({
   CALLBACK_BACKOFF_MAX: Duration.default(15 * 60_000),
   /** `whsec_` secrets, comma-separated; each callback carries a signature per secret. */
   CALLBACK_SIGNING_SECRETS: list
-    .pipe(z.array(z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/, "must be whsec_<base64>")))
+    .pipe(z.array(z.string().regex(WHSEC, "must be whsec_<base64>")))
     .default([]),
+  /** File of more `whsec_` secrets, one per line (e.g. a mounted Secret); read at start. */
+  CALLBACK_SIGNING_SECRETS_FILE: z.string().optional(),
   /** Hosts, addresses and CIDRs callbacks may reach although private or loopback. */
   CALLBACK_ALLOWLIST: list.default([]),
   /** Port of /healthz, /readyz and /metrics. */
@@ -38,4 +43,34 @@ export type CallbacksConfig = z.infer<typeof CallbacksConfig>;
 /** Reads the configuration; throws a ConfigError naming each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): CallbacksConfig {
   return parseEnv(CallbacksConfig, env);
+}
+
+/**
+ * The signing secrets: CALLBACK_SIGNING_SECRETS and the lines of CALLBACK_SIGNING_SECRETS_FILE.
+ * Errors name the variable and the line, never a secret.
+ */
+export function signingSecretsOf(cfg: CallbacksConfig): string[] {
+  const path = cfg.CALLBACK_SIGNING_SECRETS_FILE;
+  if (path === undefined) return cfg.CALLBACK_SIGNING_SECRETS;
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "unreadable";
+    throw new ConfigError(
+      `invalid configuration: CALLBACK_SIGNING_SECRETS_FILE: cannot read (${code})`,
+    );
+  }
+  const lines = text.split("\n").map((l) => l.trim());
+  const secrets: string[] = [];
+  lines.forEach((line, i) => {
+    if (!line || line.startsWith("#")) return;
+    if (!WHSEC.test(line)) {
+      throw new ConfigError(
+        `invalid configuration: CALLBACK_SIGNING_SECRETS_FILE: line ${i + 1} must be whsec_<base64>`,
+      );
+    }
+    secrets.push(line);
+  });
+  return [...cfg.CALLBACK_SIGNING_SECRETS, ...secrets];
 }

@@ -1,6 +1,6 @@
 export { createCallbackWorker } from "./worker.js";
 export { CallbackSender, DeliveryError } from "./deliver.js";
-export { CallbacksConfig, loadConfig } from "./config.js";
+export { CallbacksConfig, loadConfig, signingSecretsOf } from "./config.js";
 export {
   DEFAULT_RETRY_POLICY,
   RetryableDeliveryError,

@@ -8,10 +8,11 @@ import {
   startHealthServer,
 } from "@ferry/runtime";
 import { startSdk } from "@ferry/runtime/otel";
-import { loadConfig } from "./config.js";
+import { loadConfig, signingSecretsOf } from "./config.js";
 import { createCallbackWorker } from "./worker.js";
 
 const cfg = configOrExit("callbacks", () => loadConfig());
+const signingSecrets = configOrExit("callbacks", () => signingSecretsOf(cfg));
 const logger = createLogger({ name: "callbacks", level: cfg.LOG_LEVEL });
 const otel = await startSdk("callbacks");
 const redis = new Redis(cfg.REDIS_URL, { maxRetriesPerRequest: null });
@@ -28,7 +29,7 @@ const worker = createCallbackWorker({
     baseDelayMs: cfg.CALLBACK_BACKOFF,
     maxDelayMs: cfg.CALLBACK_BACKOFF_MAX,
   },
-  signingSecrets: cfg.CALLBACK_SIGNING_SECRETS,
+  signingSecrets,
   addressPolicy: createAddressPolicy(cfg.CALLBACK_ALLOWLIST),
   metricsRegistry,
 });

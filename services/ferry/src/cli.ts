@@ -7,6 +7,7 @@ import { FunctionsFileError, MissingServerError, up } from "./up.js";
 import { connectorCommand } from "./connector-command.js";
 import { processIo, type Io } from "./commands/io.js";
 import { registerCommands } from "./commands/register.js";
+import { localCredential, type LocalCredential } from "./local-auth.js";
 
 function port(value: string): number {
   const n = Number(value);
@@ -42,8 +43,13 @@ export function program(io: Io = processIo()): Command {
       });
       const otel = await startSdk("ferry");
       try {
+        // /system, /ui and /metrics need this credential; made once, kept in the data dir.
+        const cred = await localCredential(opts.dataDir);
         const running = await up({
           ...opts,
+          gatewaySecurity: {
+            auth: { tokens: [cred.token], users: [{ user: cred.user, password: cred.token }] },
+          },
           logger,
           connectors: connectorPaths(opts),
           env: process.env,
@@ -60,7 +66,7 @@ export function program(io: Io = processIo()): Command {
           "127.0.0.1",
           opts.host === "0.0.0.0" ? "127.0.0.1" : opts.host,
         );
-        printReady(url, [...running.stack.registry.list().map((f) => f.name)]);
+        printReady(url, [...running.stack.registry.list().map((f) => f.name)], cred);
         const stop = async () => {
           await running.stop();
           await otel.shutdown();
@@ -89,12 +95,18 @@ function connectorPaths(opts: object): string[] {
   return given ?? (existsSync("examples/connectors") ? ["examples/connectors"] : []);
 }
 
-function printReady(url: string, functions: string[]): void {
+function printReady(url: string, functions: string[], cred: LocalCredential): void {
   const lines = [
     "",
     `Ferry is up. Gateway: ${url}`,
     ...functions.map((f) => `  ${f.padEnd(12)} POST ${url}/async-function/${f}`),
     `  health       ${url}/healthz   metrics ${url}/metrics`,
+    "",
+    // The token itself is printed here once, on the terminal only (never logged).
+    `/system, /ui and /metrics need credentials: user "${cred.user}", password = the token in ${cred.file}` +
+      (cred.created ? ` (new: ${cred.token})` : ""),
+    `  curl -u ${cred.user}:$(cat ${cred.file}) ${url}/system/functions`,
+    "  the ferry CLI reads the token from that file by itself (or FERRY_TOKEN / --token)",
     "",
     `Try: curl -i -X POST ${url}/async-function/echo -H 'X-Callback-Url: http://127.0.0.1:9999/cb' -d hello`,
     "Ctrl-C stops everything.",

@@ -14,7 +14,7 @@ import {
   type NatsConnection,
 } from "@ferry/jetstream";
 import { createRegistry } from "@ferry/runtime";
-import { createGateway, type Gateway } from "@ferry/gateway";
+import { createGateway, type Gateway, type GatewayOptions } from "@ferry/gateway";
 import { createQueueWorker, type QueueWorker } from "@ferry/queue-worker";
 import { createCallbackWorker, type CallbackWorker, type RetryPolicy } from "@ferry/callbacks";
 import { createProvider, type Provider } from "@ferry/provider";
@@ -52,6 +52,11 @@ export interface StackOptions {
   callbackTimeoutMs?: number;
   /** Seconds call status and results are kept. Default one day. */
   statusTtlSeconds?: number;
+  /**
+   * Security settings of the gateway: credentials (`auth`; absent = /system, /ui and /metrics
+   * open, as tests want), rate limit, timeouts and header limits. Default: none of them.
+   */
+  gatewaySecurity?: GatewaySecurity;
   /** Run the local provider in this process (function replicas, autoscaling). Default: no. */
   provider?: {
     baseDir: string;
@@ -60,6 +65,19 @@ export interface StackOptions {
     compiledWatchdog?: boolean;
   };
 }
+
+/** The gateway's security options a stack passes through. */
+export type GatewaySecurity = Pick<
+  GatewayOptions,
+  | "auth"
+  | "rateLimit"
+  | "systemBodyBytes"
+  | "maxHeaders"
+  | "maxHeaderBytes"
+  | "maxInflightPublishes"
+  | "timeouts"
+  | "trustProxy"
+>;
 
 /** Gateway, queue-worker and callbacks composed in one process: `ferry up` and the tests. */
 export interface Stack {
@@ -107,6 +125,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     callbackAllowlist: opts.callbackAllowlist ?? [],
     maxInlineBytes: DEFAULT_STREAM_SETTINGS.maxMsgBytes - 64 * 1024,
     ...(opts.statusTtlSeconds ? { statusTtlSeconds: opts.statusTtlSeconds } : {}),
+    ...opts.gatewaySecurity,
   });
   const worker =
     opts.worker === false

@@ -4,7 +4,7 @@ import type { FunctionSpec } from "@ferry/contracts";
 import { sleep } from "@ferry/runtime";
 import { FunctionsFileError, loadFunctionsFile } from "./functions.js";
 import { ensureServer, MissingServerError, type LocalServer } from "./servers.js";
-import { startStack, type Stack } from "./stack.js";
+import { startStack, type GatewaySecurity, type Stack } from "./stack.js";
 import { loadConnectors, startEvents, type Events } from "./events.js";
 
 /** Options of `ferry up`. */
@@ -29,6 +29,8 @@ export interface UpOptions {
   connectors?: string[];
   /** Resolves `secretEnv` names in connector files. */
   env?: Record<string, string | undefined>;
+  /** The gateway's credentials, limits and timeouts. Default none (open). */
+  gatewaySecurity?: GatewaySecurity;
 }
 
 /** A running local stack. */
@@ -65,6 +67,7 @@ export async function up(opts: UpOptions): Promise<Up> {
       // Local use: callbacks to a listener on this machine are the point.
       callbackAllowlist: opts.callbackAllowlist ?? ["127.0.0.1"],
       signingSecrets: opts.signingSecrets ?? [],
+      ...(opts.gatewaySecurity ? { gatewaySecurity: opts.gatewaySecurity } : {}),
     });
     try {
       for (const spec of specs) await stack.registry.put(spec);

@@ -195,8 +195,10 @@ describe("docker-compose.yml", () => {
     () => {
       const base = join(REPO_ROOT, "docker-compose.yml");
       const cluster = join(REPO_ROOT, "infra/compose/nats-cluster.yml");
-      execFileSync("docker-compose", ["-f", base, "config", "-q"]);
-      execFileSync("docker-compose", ["-f", base, "-f", cluster, "config", "-q"]);
+      // The operator token is required; compose refuses to start without it.
+      const env = { ...process.env, FERRY_ADMIN_TOKEN: "t" };
+      execFileSync("docker-compose", ["-f", base, "config", "-q"], { env });
+      execFileSync("docker-compose", ["-f", base, "-f", cluster, "config", "-q"], { env });
     },
   );
 });

@@ -33,6 +33,7 @@ beforeAll(async () => {
       PORT: String(port),
       HOST: "127.0.0.1",
       LOG_LEVEL: "info",
+      AUTH_TOKENS: "otel-test-token",
       OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
       OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
       OTEL_BSP_SCHEDULE_DELAY: "100",

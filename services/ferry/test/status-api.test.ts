@@ -122,14 +122,15 @@ describe("status API", () => {
     expect((await statusOf(stack.gatewayUrl, "status-repeat-1"))?.status).toBe("succeeded");
   });
 
-  test("status - unknown and malformed call ids give 404 on both routes", async () => {
+  test("status - unknown call ids give 404, malformed ones 400, on both routes", async () => {
     for (const route of ["status", "result"]) {
-      for (const id of ["no-such-call", "bad%20id"]) {
+      for (const [id, status, code] of [
+        ["no-such-call", 404, "FERRY_ERR_CALL_NOT_FOUND"],
+        ["bad%20id", 400, "FERRY_ERR_BAD_CALL_ID"],
+      ] as const) {
         const res = await fetch(`${stack.gatewayUrl}/async-function/${route}/${id}`);
-        expect(res.status).toBe(404);
-        expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
-          "FERRY_ERR_CALL_NOT_FOUND",
-        );
+        expect(res.status).toBe(status);
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code);
       }
     }
   });

@@ -23,6 +23,9 @@ import { systemDlqRoutes } from "./routes/system-dlq.js";
 import { functionRoutes } from "./routes/function.js";
 import { systemFunctionsRoutes } from "./routes/system-functions.js";
 import { systemInfoRoutes } from "./routes/system-info.js";
+import { authGuard, createAuthenticator, type AuthOptions, type Authenticator } from "./auth.js";
+import { checkHeaderCount, createPublishGate, installLimits } from "./limits.js";
+import type { LimitOptions } from "./limits.js";
 
 /** Everything the gateway's routes need. */
 export interface GatewayAppOptions {
@@ -59,6 +62,17 @@ export interface GatewayAppOptions {
   endpoints: EndpointTable;
   /** For queue depths in `/system/functions` and `/system/queues`. */
   jsm: JetStreamManager;
+  /**
+   * Credentials of `/system`, `/ui` and `/metrics` and of functions with `auth: token`. Absent:
+   * those paths are open (tests, embedding), and `auth: token` functions refuse every call.
+   */
+  auth?: AuthOptions;
+  /** Per-client rate limit and the `/system` body limit (Redis from `redis`). */
+  limits?: Omit<LimitOptions, "redis">;
+  /** Most headers a request may carry; 431 beyond. Default 100. */
+  maxHeaders?: number;
+  /** Publishes in flight at once; beyond, 503 with `Retry-After`. Default 1000. */
+  maxInflightPublishes?: number;
 }
 
 /** The gateway as a Fastify plugin: raw bodies, JSON errors, async invocation and health routes. */
@@ -67,6 +81,13 @@ export async function gatewayApp(app: FastifyInstance, opts: GatewayAppOptions):
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
   installErrorHandlers(app);
+  // The client rate limit comes first, so that guessing credentials is limited too.
+  const limitFunction = await installLimits(app, {
+    ...opts.limits,
+    ...(opts.redis ? { redis: opts.redis } : {}),
+  });
+  const auth = createAuthenticator(opts.auth ?? {});
+  edgeHook(app, opts.auth && !opts.auth.open ? auth : undefined, opts.maxHeaders ?? 100);
   const metrics = createGatewayMetrics(opts.metricsRegistry);
   httpMetricsHook(app, metrics.shared);
   const status = opts.redis && createStatusStore(opts.redis, opts.statusTtlSeconds ?? 86_400);
@@ -90,6 +111,9 @@ export async function gatewayApp(app: FastifyInstance, opts: GatewayAppOptions):
       : {}),
     ...(opts.maxDelayMs !== undefined ? { maxDelayMs: opts.maxDelayMs } : {}),
     ...(opts.logBodies ? { logBodies: true } : {}),
+    auth,
+    limitFunction,
+    gate: createPublishGate(opts.maxInflightPublishes ?? 1000),
   });
   if (opts.redis && opts.nc) {
     asyncCancelRoutes(app, {
@@ -109,9 +133,29 @@ export async function gatewayApp(app: FastifyInstance, opts: GatewayAppOptions):
     registry: opts.registry,
     endpoints: opts.endpoints,
     metrics,
+    auth,
+    limitFunction,
   });
   healthRoutes(app, {
     ready: opts.ready,
     registries: [opts.metricsRegistry, ...(opts.extraRegistries ?? [])],
+  });
+}
+
+/**
+ * The one `onRequest` hook of every request: the header count, then the credentials of the
+ * protected prefixes. Synchronous and a few comparisons for the invocation routes.
+ */
+function edgeHook(app: FastifyInstance, auth: Authenticator | undefined, maxHeaders: number): void {
+  const guard = auth && authGuard(auth);
+  app.addHook("onRequest", (req, reply, done) => {
+    try {
+      checkHeaderCount(req, maxHeaders);
+      guard?.(req, reply);
+    } catch (err) {
+      done(err as Error);
+      return;
+    }
+    done();
   });
 }

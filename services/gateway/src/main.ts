@@ -4,9 +4,11 @@ import { configOrExit, createLogger, createRegistry, onShutdown } from "@ferry/r
 import { startSdk } from "@ferry/runtime/otel";
 import { connectNats, openFunctionRegistry, provisionStreams } from "@ferry/jetstream";
 import { loadConfig } from "./config.js";
+import { authFromConfig } from "./credentials.js";
 import { createGateway } from "./server.js";
 
 const cfg = configOrExit("gateway", () => loadConfig());
+const auth = configOrExit("gateway", () => authFromConfig(cfg));
 const logger = createLogger({ name: "gateway", level: cfg.LOG_LEVEL });
 const otel = await startSdk("gateway");
 const nc = await connectNats({ servers: cfg.NATS_URL, name: "ferry-gateway", logger });
@@ -36,9 +38,24 @@ const gateway = await createGateway({
   idempotencyTtlSeconds: Math.ceil(cfg.IDEMPOTENCY_TTL / 1000),
   maxDelayMs: cfg.MAX_DELAY,
   logBodies: cfg.LOG_BODIES,
+  auth,
+  ...(cfg.RATE_LIMIT_MAX > 0
+    ? { rateLimit: { max: cfg.RATE_LIMIT_MAX, windowMs: cfg.RATE_LIMIT_WINDOW } }
+    : {}),
+  trustProxy: cfg.TRUST_PROXY,
+  maxInflightPublishes: cfg.MAX_INFLIGHT_PUBLISHES,
+  systemBodyBytes: cfg.SYSTEM_MAX_BODY_BYTES,
+  maxHeaders: cfg.MAX_HEADERS,
+  maxHeaderBytes: cfg.MAX_HEADER_BYTES,
+  timeouts: {
+    requestMs: cfg.REQUEST_TIMEOUT,
+    headersMs: cfg.HEADERS_TIMEOUT,
+    connectionMs: cfg.CONNECTION_TIMEOUT,
+    keepAliveMs: cfg.KEEP_ALIVE_TIMEOUT,
+  },
 });
 const port = await gateway.listen(cfg.PORT, cfg.HOST);
-logger.info({ port }, "gateway listening");
+logger.info({ port, operatorAuth: !cfg.AUTH_DISABLED }, "gateway listening");
 
 onShutdown(
   async () => {

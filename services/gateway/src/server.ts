@@ -15,6 +15,20 @@ import {
   type NatsConnection,
 } from "@ferry/jetstream";
 import { gatewayApp } from "./app.js";
+import type { AuthOptions } from "./auth.js";
+import { clientErrorHandler, frameworkErrors } from "./errors.js";
+
+/** Timeouts of the HTTP server; they cut off slow (slow-loris) clients. */
+export interface ServerTimeouts {
+  /** Longest time to receive a whole request, headers and body (408 beyond). Default 60 s. */
+  requestMs?: number;
+  /** Longest time to receive the headers (408 beyond). Default 10 s (at most `requestMs`). */
+  headersMs?: number;
+  /** Idle socket timeout; 0 = none. Default 0. */
+  connectionMs?: number;
+  /** How long an idle keep-alive connection is kept open. Default 72 s. */
+  keepAliveMs?: number;
+}
 
 /** Options of {@link createGateway}. */
 export interface GatewayOptions {
@@ -55,6 +69,22 @@ export interface GatewayOptions {
   logBodies?: boolean;
   /** Ready replicas the provider publishes; opened (and closed) by the gateway when absent. */
   endpoints?: EndpointTable;
+  /** Credentials of `/system`, `/ui`, `/metrics` and `auth: token` functions. Absent: open. */
+  auth?: AuthOptions;
+  /** Requests per client per window, shared by replicas through `redis`. Absent: no limit. */
+  rateLimit?: { max: number; windowMs: number };
+  /** Largest body of a `/system` request, bytes. Default 1 MiB. */
+  systemBodyBytes?: number;
+  /** Most headers per request (431 beyond). Default 100. */
+  maxHeaders?: number;
+  /** Largest size of all headers, bytes (431 beyond). Default 16 KiB. */
+  maxHeaderBytes?: number;
+  /** Publishes in flight at once; beyond, 503 with `Retry-After`. Default 1000. */
+  maxInflightPublishes?: number;
+  /** Server timeouts. */
+  timeouts?: ServerTimeouts;
+  /** Trust `X-Forwarded-For` from a proxy in front (client address of rate limits). Default false. */
+  trustProxy?: boolean;
 }
 
 /** A gateway: a Fastify server with Ferry's routes. */
@@ -69,15 +99,31 @@ export interface Gateway {
 /** Builds a gateway over an existing NATS connection and function registry. */
 export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   let closing = false;
+  const t = opts.timeouts ?? {};
+  // Calls are accepted in milliseconds; a client that sends slower than this is cut off.
+  const requestMs = t.requestMs ?? 60_000;
+  const headersMs = Math.min(t.headersMs ?? 10_000, requestMs || Infinity);
   const app = Fastify({
     loggerInstance: opts.logger.child({ component: "gateway" }) as FastifyBaseLogger,
     // One log line per call is written by the route, with the call id; none per HTTP request.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.maxBodyBytes,
-    // Calls are accepted in milliseconds; a client that sends slower than this is cut off.
-    requestTimeout: 60_000,
+    requestTimeout: requestMs,
+    connectionTimeout: t.connectionMs ?? 0,
+    keepAliveTimeout: t.keepAliveMs ?? 72_000,
+    http: {
+      headersTimeout: headersMs,
+      maxHeaderSize: opts.maxHeaderBytes ?? 16 * 1024,
+      // Timeouts are checked this often; the default (30 s) would let short ones run long.
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, headersMs / 4)),
+    },
+    clientErrorHandler,
+    frameworkErrors,
+    trustProxy: opts.trustProxy ?? false,
     return503OnClosing: true,
   });
+  // One more than the limit, so that the gateway sees (and refuses) a request that is over it.
+  app.server.maxHeadersCount = (opts.maxHeaders ?? 100) + 1;
   const maxInlineBytes = opts.maxInlineBytes ?? 1024 * 1024 - 64 * 1024;
   const bodies =
     opts.maxBodyBytes > maxInlineBytes
@@ -112,6 +158,13 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       : {}),
     ...(opts.maxDelayMs !== undefined ? { maxDelayMs: opts.maxDelayMs } : {}),
     ...(opts.logBodies ? { logBodies: true } : {}),
+    ...(opts.auth ? { auth: opts.auth } : {}),
+    limits: {
+      ...(opts.rateLimit ? { perClient: opts.rateLimit } : {}),
+      ...(opts.systemBodyBytes ? { systemBodyBytes: opts.systemBodyBytes } : {}),
+    },
+    ...(opts.maxHeaders ? { maxHeaders: opts.maxHeaders } : {}),
+    ...(opts.maxInflightPublishes ? { maxInflightPublishes: opts.maxInflightPublishes } : {}),
   });
   return {
     app,

@@ -1,5 +1,5 @@
 export { createProvider } from "./provider.js";
-export { startReplica } from "./replica.js";
+export { startReplica, secretEnv } from "./replica.js";
 export { desiredReplicas } from "./autoscale.js";
 export { ProviderConfig, loadConfig } from "./config.js";
 export type { Provider, ProviderOptions } from "./provider.js";

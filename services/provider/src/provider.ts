@@ -204,6 +204,7 @@ async function purge(kv: KV): Promise<void> {
 }
 
 function runtimeChanged(a: FunctionSpec, b: FunctionSpec): boolean {
-  const pick = (s: FunctionSpec): string => JSON.stringify([s.watchdog, s.env, s.timeout]);
+  const pick = (s: FunctionSpec): string =>
+    JSON.stringify([s.watchdog, s.env, s.secrets, s.timeout]);
   return pick(a) !== pick(b);
 }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
@@ -46,6 +47,7 @@ export async function startReplica(
   const env: Record<string, string> = {
     ...inheritedEnv(),
     ...spec.env,
+    ...secretEnv(spec, baseDir),
     mode: wd.mode,
     port: String(port),
     metrics_port: "0",
@@ -97,6 +99,36 @@ async function waitReady(url: string, child: ChildProcess, name: string): Promis
   }
   child.kill("SIGKILL");
   throw new Error(`function ${name} was not ready after 30 s`);
+}
+
+/**
+ * The function's `secrets`, resolved now from this process's environment or from files (paths
+ * relative to `baseDir`); only the references are stored in the registry. A missing one fails
+ * the start, naming the reference, never a value.
+ */
+export function secretEnv(
+  spec: FunctionSpec,
+  baseDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, ref] of Object.entries(spec.secrets ?? {})) {
+    if ("env" in ref) {
+      const value = env[ref.env];
+      if (value === undefined) {
+        throw new Error(`function ${spec.name}: secret ${name}: variable ${ref.env} is not set`);
+      }
+      out[name] = value;
+    } else {
+      try {
+        out[name] = readFileSync(resolve(baseDir, ref.file), "utf8").replace(/\r?\n$/, "");
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? "unreadable";
+        throw new Error(`function ${spec.name}: secret ${name}: cannot read ${ref.file} (${code})`);
+      }
+    }
+  }
+  return out;
 }
 
 function inheritedEnv(): Record<string, string> {

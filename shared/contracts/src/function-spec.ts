@@ -43,6 +43,34 @@ export const WatchdogSpec = z.strictObject({
 });
 export type WatchdogSpec = z.infer<typeof WatchdogSpec>;
 
+/** Who may invoke a function: anyone (`none`) or callers with a bearer token (`token`). */
+export const FunctionAuth = { None: "none", Token: "token" } as const;
+export type FunctionAuth = (typeof FunctionAuth)[keyof typeof FunctionAuth];
+
+/** An environment variable name. */
+const EnvName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "must be an environment variable name");
+
+/**
+ * Where a secret of a function comes from: an environment variable or a file of the process
+ * that starts the function. Only this reference is stored and shown, never the value.
+ */
+export const SecretRef = z.union([
+  z.strictObject({ /** Variable of the provider's environment. */ env: EnvName }),
+  z.strictObject({ /** File read when the function starts. */ file: z.string().min(1).max(4096) }),
+]);
+export type SecretRef = z.infer<typeof SecretRef>;
+
+/** A function's own rate limit: calls of all callers together per window. */
+export const FunctionRateLimit = z.strictObject({
+  /** Calls accepted per window; more get 429 with `Retry-After`. */
+  max: z.number().int().min(1).max(1_000_000_000),
+  /** Length of the window. */
+  window: durationMs.default(60_000),
+});
+export type FunctionRateLimit = z.infer<typeof FunctionRateLimit>;
+
 /** Backoff shapes of the retry policy. */
 export const RetryBackoff = { Exponential: "exponential", Fixed: "fixed" } as const;
 export type RetryBackoff = (typeof RetryBackoff)[keyof typeof RetryBackoff];
@@ -79,8 +107,14 @@ export const FunctionSpec = z
     url: z.url({ protocol: /^https?$/ }).optional(),
     /** A function run behind Ferry's watchdog. */
     watchdog: WatchdogSpec.optional(),
-    /** Environment of the function process. */
+    /** Environment of the function process: configuration, shown by the API (no secrets here). */
     env: z.record(z.string(), z.string()).default({}),
+    /** Secret environment of the function process, by reference; the values are never stored. */
+    secrets: z.record(EnvName, SecretRef).optional(),
+    /** Who may invoke it; `token` needs a bearer token (see the gateway's INVOKE_TOKENS). */
+    auth: z.enum(["none", "token"]).optional(),
+    /** Calls of all callers together per window; more get 429. */
+    rateLimit: FunctionRateLimit.optional(),
     /** Longest a single run may take. */
     timeout: durationMs.default(60_000),
     /** Largest request body accepted for this function, in bytes. */

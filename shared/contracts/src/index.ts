@@ -24,6 +24,7 @@ export { CALLBACK_BACKOFF_TYPE, CALLBACK_JOB_ATTEMPTS } from "./call-status.js";
 export { cancelKey, idempotencyKey } from "./call-status.js";
 export { WatchdogMode, WatchdogSpec, FunctionSpec, FunctionsFile } from "./function-spec.js";
 export { RetryPolicy, RetryBackoff, RetryJitter } from "./function-spec.js";
+export { FunctionAuth, SecretRef, FunctionRateLimit } from "./function-spec.js";
 export { parseFunctionsFile } from "./functions-file.js";
 export {
   TOPIC_PATTERN,

@@ -63,8 +63,8 @@ export function encodeInvocation(inv: Invocation): Array<[string, string]> {
   if (inv.deadline !== undefined) pairs.push([H.Deadline, String(inv.deadline)]);
   if (inv.traceparent !== undefined) pairs.push([H.Traceparent, inv.traceparent]);
   if (inv.notBefore !== undefined) pairs.push([H.NotBefore, String(inv.notBefore)]);
-  if (inv.attemptsBefore) pairs.push([H.AttemptsBefore, String(inv.attemptsBefore)]);
-  if (inv.redrives) pairs.push([H.Redrives, String(inv.redrives)]);
+  if (inv.attemptsBefore !== undefined) pairs.push([H.AttemptsBefore, String(inv.attemptsBefore)]);
+  if (inv.redrives !== undefined) pairs.push([H.Redrives, String(inv.redrives)]);
   if (inv.tracestate !== undefined) pairs.push([H.Tracestate, inv.tracestate]);
   if (inv.bodyRef !== undefined) pairs.push([H.BodyRef, inv.bodyRef]);
   if (inv.bodySize !== undefined) pairs.push([H.BodySize, String(inv.bodySize)]);

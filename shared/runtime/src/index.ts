@@ -1,4 +1,4 @@
-export { createLogger } from "./logger.js";
+export { createLogger, REDACTED_PATHS } from "./logger.js";
 export {
   ConfigError,
   configOrExit,

@@ -10,6 +10,29 @@ export interface LoggerOptions {
   pretty?: boolean;
 }
 
+/**
+ * Fields never written to logs whatever a module logs: credentials in request headers, and
+ * secrets by their usual names.
+ */
+export const REDACTED_PATHS: readonly string[] = [
+  "req.headers.authorization",
+  "req.headers.cookie",
+  "req.headers['proxy-authorization']",
+  "headers.authorization",
+  "headers.cookie",
+  "headers['proxy-authorization']",
+  "*.headers.authorization",
+  "authorization",
+  "password",
+  "token",
+  "secret",
+  "*.password",
+  "*.token",
+  "*.secret",
+  "*.secrets",
+  "signingSecrets",
+];
+
 /** One pino logger per process; modules take `logger.child({ component })`. */
 export function createLogger(opts: LoggerOptions): Logger {
   const pretty = opts.pretty ?? process.stdout.isTTY === true;
@@ -17,6 +40,7 @@ export function createLogger(opts: LoggerOptions): Logger {
     name: opts.name,
     level: opts.level ?? "info",
     base: { service: opts.name },
+    redact: { paths: [...REDACTED_PATHS], censor: "[redacted]" },
     timestamp: pino.stdTimeFunctions.isoTime,
     ...(pretty ? { transport: { target: "pino-pretty", options: { colorize: true } } } : {}),
   });

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { createLogger, sleep } from "@ferry/runtime";
 import { openFunctionRegistry } from "@ferry/jetstream";
@@ -70,7 +71,14 @@ async function startFront(
       startTarget("loadtests/callback-sink/src/main.ts", {}, "callback sink on"),
     );
     const gateway = await track(
-      startTarget("services/gateway/src/main.ts", common, { path: "/readyz" }, "PORT", profile),
+      // As deployed: with operator credentials (the bench itself only invokes functions).
+      startTarget(
+        "services/gateway/src/main.ts",
+        { ...common, AUTH_TOKENS: randomBytes(16).toString("hex") },
+        { path: "/readyz" },
+        "PORT",
+        profile,
+      ),
     );
     return { targets: [gateway, sink, fn, upstream], gateway, sink, fn, common, profile };
   } catch (err) {

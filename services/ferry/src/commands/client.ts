@@ -1,4 +1,25 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { TOKEN_FILE } from "../local-auth.js";
 import { CliError, type Io } from "./io.js";
+
+function isLoopback(url: string): boolean {
+  try {
+    const host = new URL(url).hostname;
+    return host === "localhost" || host === "[::1]" || host.startsWith("127.");
+  } catch {
+    return false;
+  }
+}
+
+/** The token `ferry up` keeps in `.ferry/token` of the current directory, if any. */
+function readLocalTokenSync(): string | undefined {
+  try {
+    return readFileSync(join(".ferry", TOKEN_FILE), "utf8").trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Options every command that talks to the gateway takes. */
 export interface GatewayFlags {
@@ -18,10 +39,13 @@ export class GatewayClient {
       /\/+$/,
       "",
     );
+    // A gateway on this machine is likely `ferry up`'s: its token file is the default credential.
+    const local = isLoopback(this.url) ? readLocalTokenSync() : undefined;
     const token = flags.token ?? io.env.FERRY_TOKEN;
     const basic = flags.basicAuth ?? io.env.FERRY_BASIC_AUTH;
     if (token) this.#headers.authorization = `Bearer ${token}`;
     else if (basic) this.#headers.authorization = `Basic ${Buffer.from(basic).toString("base64")}`;
+    else if (local) this.#headers.authorization = `Bearer ${local}`;
   }
 
   /** Sends a request; network failures become a CliError naming the gateway. */

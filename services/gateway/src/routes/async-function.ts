@@ -3,6 +3,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest }
 import type { JetStreamClient } from "@nats-io/jetstream";
 import {
   CALL_ID_PATTERN,
+  EnvelopeError,
   FerryError,
   HttpHeaders,
   NAME_PATTERN,
@@ -19,8 +20,11 @@ import { traceIdOf, withSpan } from "@ferry/runtime";
 import type { GatewayMetrics } from "../metrics.js";
 import type { StatusStore } from "../status-store.js";
 import { checkCallbackHost } from "./callback-guard.js";
+import { hopByHopOf, pathOf } from "./request-parts.js";
 import { notBeforeOf } from "../delay.js";
 import type { IdempotencyStore } from "../idempotency.js";
+import type { Authenticator } from "../auth.js";
+import type { FunctionLimiter, PublishGate } from "../limits.js";
 
 /** What the async route needs. */
 export interface AsyncRouteOptions {
@@ -46,6 +50,12 @@ export interface AsyncRouteOptions {
   maxDelayMs?: number;
   /** Log the first 4 KiB of each body at debug. Default false: bodies are never logged. */
   logBodies?: boolean;
+  /** Checks the callers of functions with `auth: token`. */
+  auth: Authenticator;
+  /** Checks the rate limit of functions with a `rateLimit`. */
+  limitFunction: FunctionLimiter;
+  /** Bounds the publishes in flight. */
+  gate: PublishGate;
 }
 
 type Params = { name: string; "*"?: string };
@@ -73,10 +83,29 @@ async function accept(
 ): Promise<unknown> {
   const started = process.hrtime.bigint();
   const spec = lookup(opts.registry, req.params.name);
+  if (spec.auth === "token") opts.auth.checkInvoke(req, reply, spec);
+  if (spec.rateLimit) await opts.limitFunction(req, reply, spec);
   if (!opts.ready()) {
     reply.header("retry-after", "1");
     throw new FerryError("Unavailable", "the queue is unavailable, retry later");
   }
+  checkBodySize(req, spec);
+  opts.gate.enter(reply);
+  try {
+    return await publishCall(req, reply, opts, spec, started);
+  } finally {
+    opts.gate.leave();
+  }
+}
+
+/** Builds the invocation, claims the idempotency key, publishes and answers 202. */
+async function publishCall(
+  req: FastifyRequest<{ Params: Params }>,
+  reply: FastifyReply,
+  opts: AsyncRouteOptions,
+  spec: FunctionSpec,
+  started: bigint,
+): Promise<unknown> {
   const inv = toInvocation(req, spec);
   Object.assign(inv, currentTrace(inv));
   inv.traceparent ??= mintTraceparent();
@@ -121,6 +150,7 @@ async function accept(
     }
     await queued;
   } catch (err) {
+    if (err instanceof EnvelopeError) throw new FerryError("BadRequest", err.message);
     if (inv.bodyRef) void opts.bodies?.delete(inv.bodyRef).catch(() => {});
     if (await queued) await opts.status?.forget(inv.callId).catch(() => {});
     opts.metrics.invocations.inc({ function_name: spec.name, code: "503" });
@@ -208,16 +238,25 @@ function lookup(registry: FunctionRegistry, name: string): FunctionSpec {
   return spec;
 }
 
+/** 413 when the body is over the function's own `maxBodyBytes`. */
+function checkBodySize(req: FastifyRequest, spec: FunctionSpec): void {
+  if (spec.maxBodyBytes === undefined) return;
+  const size = Buffer.isBuffer(req.body) ? req.body.byteLength : 0;
+  if (size > spec.maxBodyBytes) {
+    throw new FerryError("PayloadTooLarge", `the body is over ${spec.maxBodyBytes} bytes`);
+  }
+}
+
 function toInvocation(req: FastifyRequest<{ Params: Params }>, spec: FunctionSpec): Invocation {
   const inv: Invocation = {
     callId: callIdOf(req),
     function: spec.name,
     queue: spec.queue,
     method: req.method,
-    path: "/" + (req.params["*"] ?? ""),
+    path: pathOf(req.params["*"]),
     query: queryOf(req.url),
     enqueuedAt: Date.now(),
-    headers: forwardedHeaders(req),
+    headers: forwardedHeaders(req, spec.auth === "token"),
   };
   const callbackUrl = callbackUrlOf(req);
   if (callbackUrl) inv.callbackUrl = callbackUrl;
@@ -261,10 +300,16 @@ function queryOf(url: string): string {
   return i < 0 ? "" : url.slice(i + 1);
 }
 
-function forwardedHeaders(req: FastifyRequest): Record<string, string> {
+/**
+ * Request headers for the function: not hop-by-hop ones (also those `Connection` names), not
+ * the envelope's own, and not `Authorization` when the gateway checked it (`auth: token`).
+ */
+function forwardedHeaders(req: FastifyRequest, dropAuthorization: boolean): Record<string, string> {
   const out: Record<string, string> = {};
+  const hopByHop = hopByHopOf(req);
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined || UNFORWARDED_HEADERS.has(name)) continue;
+    if (hopByHop.includes(name) || (dropAuthorization && name === "authorization")) continue;
     out[name] = Array.isArray(value) ? value.join(", ") : value;
   }
   return out;

@@ -11,6 +11,9 @@ import {
 import type { EndpointLease, EndpointTable, FunctionRegistry } from "@ferry/jetstream";
 import { SpanKind, currentTrace, extractTrace, withSpan } from "@ferry/runtime";
 import type { GatewayMetrics } from "../metrics.js";
+import type { Authenticator } from "../auth.js";
+import type { FunctionLimiter } from "../limits.js";
+import { hopByHopOf, pathOf } from "./request-parts.js";
 
 /** What the sync invoke route needs. */
 export interface FunctionRouteOptions {
@@ -19,6 +22,10 @@ export interface FunctionRouteOptions {
   metrics: GatewayMetrics;
   /** Longest wait for a replica of a function scaled to zero. Default 30 s. */
   scaleFromZeroWaitMs?: number;
+  /** Checks the callers of functions with `auth: token`. */
+  auth: Authenticator;
+  /** Checks the rate limit of functions with a `rateLimit`. */
+  limitFunction: FunctionLimiter;
 }
 
 type Params = { name: string; "*"?: string };
@@ -54,6 +61,9 @@ async function invoke(
   const name = req.params.name;
   const spec = NAME_PATTERN.test(name) ? opts.registry.get(name) : undefined;
   if (!spec) throw new FerryError("FunctionNotFound", `function "${name}" not found`);
+  if (spec.auth === "token") opts.auth.checkInvoke(req, reply, spec);
+  if (spec.rateLimit) await opts.limitFunction(req, reply, spec);
+  const rest = pathOf(req.params["*"]).slice(1);
   const length = Number(req.headers["content-length"] ?? 0);
   if (spec.maxBodyBytes !== undefined && length > spec.maxBodyBytes) {
     throw new FerryError("PayloadTooLarge", `the body is over ${spec.maxBodyBytes} bytes`);
@@ -79,9 +89,9 @@ async function invoke(
   try {
     res = await agent.request({
       origin: new URL(lease.url).origin,
-      path: joinPath(new URL(lease.url).pathname, req.params["*"] ?? "") + queryOf(req.url),
+      path: joinPath(new URL(lease.url).pathname, rest) + queryOf(req.url),
       method: req.method as Dispatcher.HttpMethod,
-      headers: forwarded(req, callId),
+      headers: forwarded(req, callId, spec.auth === "token"),
       body: NO_BODY.has(req.method) ? null : req.raw,
       headersTimeout: spec.timeout,
       bodyTimeout: spec.timeout,
@@ -116,10 +126,16 @@ async function endpointFor(
   return opts.endpoints.acquire(spec.name, { waitMs });
 }
 
-function forwarded(req: FastifyRequest, callId: string): Record<string, string> {
+function forwarded(
+  req: FastifyRequest,
+  callId: string,
+  dropAuthorization: boolean,
+): Record<string, string> {
   const out: Record<string, string> = {};
+  const hopByHop = hopByHopOf(req);
   for (const [key, value] of Object.entries(req.headers)) {
-    if (value === undefined || UNFORWARDED_HEADERS.has(key)) continue;
+    if (value === undefined || UNFORWARDED_HEADERS.has(key) || hopByHop.includes(key)) continue;
+    if (dropAuthorization && key === "authorization") continue;
     out[key] = Array.isArray(value) ? value.join(", ") : value;
   }
   for (const key of ["content-length", "traceparent", "tracestate"]) {

@@ -33,7 +33,8 @@ export function statusRoutes(app: FastifyInstance, opts: { store: StatusStore })
 }
 
 async function find(store: StatusStore, callId: string): Promise<Record<string, string>> {
-  const record = CALL_ID_PATTERN.test(callId) ? await store.get(callId) : {};
+  if (!CALL_ID_PATTERN.test(callId)) throw new FerryError("BadCallId", "not a call id");
+  const record = await store.get(callId);
   if (!record.status) throw new FerryError("CallNotFound", `call ${callId} not found`);
   return record;
 }

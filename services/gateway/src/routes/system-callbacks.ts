@@ -47,7 +47,8 @@ async function findJob(
   queue: Queue<CallbackJob>,
   callId: string,
 ): Promise<NonNullable<CallbackJobView>> {
-  const job = CALL_ID_PATTERN.test(callId) ? await queue.getJob(callId) : undefined;
+  if (!CALL_ID_PATTERN.test(callId)) throw new FerryError("BadCallId", "not a call id");
+  const job = await queue.getJob(callId);
   if (!job) throw new FerryError("CallNotFound", `no callback for call ${callId}`);
   return job;
 }
