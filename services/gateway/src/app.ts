@@ -23,6 +23,9 @@ import { systemDlqRoutes } from "./routes/system-dlq.js";
 import { functionRoutes } from "./routes/function.js";
 import { systemFunctionsRoutes } from "./routes/system-functions.js";
 import { systemInfoRoutes } from "./routes/system-info.js";
+import { systemDashboardRoutes } from "./routes/system-dashboard.js";
+import { dashboardUi } from "./routes/ui.js";
+import { FerryError } from "@ferry/contracts";
 
 /** Everything the gateway's routes need. */
 export interface GatewayAppOptions {
@@ -59,6 +62,8 @@ export interface GatewayAppOptions {
   endpoints: EndpointTable;
   /** For queue depths in `/system/functions` and `/system/queues`. */
   jsm: JetStreamManager;
+  /** The dashboard's built files (`@ferry/dashboard`'s dist), served at `/ui`; none when absent. */
+  uiDir?: string;
 }
 
 /** The gateway as a Fastify plugin: raw bodies, JSON errors, async invocation and health routes. */
@@ -104,7 +109,19 @@ export async function gatewayApp(app: FastifyInstance, opts: GatewayAppOptions):
   });
   systemEventsRoutes(app, opts);
   systemFunctionsRoutes(app, { registry: opts.registry, endpoints: opts.endpoints, jsm: opts.jsm });
-  systemInfoRoutes(app, { registry: opts.registry, jsm: opts.jsm, version: "0.1.0" });
+  systemInfoRoutes(app, { registry: opts.registry, jsm: opts.jsm, nc: opts.nc, version: "0.1.0" });
+  systemDashboardRoutes(app, {
+    registry: opts.registry,
+    jsm: opts.jsm,
+    nc: opts.nc,
+    redis: opts.redis,
+  });
+  if (opts.uiDir) await app.register(dashboardUi, { root: opts.uiDir });
+  else {
+    app.get("/ui", async () => {
+      throw new FerryError("NotFound", "the dashboard is not built: run npm run build");
+    });
+  }
   await app.register(functionRoutes, {
     registry: opts.registry,
     endpoints: opts.endpoints,

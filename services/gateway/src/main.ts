@@ -36,6 +36,7 @@ const gateway = await createGateway({
   idempotencyTtlSeconds: Math.ceil(cfg.IDEMPOTENCY_TTL / 1000),
   maxDelayMs: cfg.MAX_DELAY,
   logBodies: cfg.LOG_BODIES,
+  ...(cfg.UI_DIR ? { uiDir: cfg.UI_DIR } : {}),
 });
 const port = await gateway.listen(cfg.PORT, cfg.HOST);
 logger.info({ port }, "gateway listening");

@@ -55,6 +55,8 @@ export interface GatewayOptions {
   logBodies?: boolean;
   /** Ready replicas the provider publishes; opened (and closed) by the gateway when absent. */
   endpoints?: EndpointTable;
+  /** The dashboard's built files, served at `/ui` (UI_DIR). Default: no dashboard. */
+  uiDir?: string;
 }
 
 /** A gateway: a Fastify server with Ferry's routes. */
@@ -112,6 +114,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       : {}),
     ...(opts.maxDelayMs !== undefined ? { maxDelayMs: opts.maxDelayMs } : {}),
     ...(opts.logBodies ? { logBodies: true } : {}),
+    ...(opts.uiDir ? { uiDir: opts.uiDir } : {}),
   });
   return {
     app,

@@ -7,6 +7,11 @@ import {
   FINAL_STATUSES,
   callKey,
   resultKey,
+  STATS_TTL_SECONDS,
+  latencyBucket,
+  statsKey,
+  timelineKey,
+  type TimelineEntry,
   type CallbackJob,
   type Invocation,
 } from "@ferry/contracts";
@@ -75,6 +80,40 @@ export class OutcomeRecorder {
         callbackState: inv.callbackUrl ? CallbackState.Pending : CallbackState.None,
       })
       .expire(key, this.opts.ttlSeconds)
+      .rpush(
+        timelineKey(inv.callId),
+        entry({ t: startedAt, e: "attempt", n: attempt, worker: this.opts.workerId }),
+      )
+      .expire(timelineKey(inv.callId), this.opts.ttlSeconds)
+      .exec();
+  }
+
+  /** Records a failed attempt that will be retried (the dashboard's timeline); best effort. */
+  async attemptFailed(
+    inv: Invocation,
+    failed: {
+      attempt: number;
+      at: number;
+      code: number;
+      durationMs: number;
+      error: string;
+      retryInMs: number;
+    },
+  ): Promise<void> {
+    const timeline = timelineKey(inv.callId);
+    const item: TimelineEntry = {
+      t: failed.at,
+      e: "attempt-failed",
+      n: failed.attempt,
+      code: failed.code,
+      ms: Math.round(failed.durationMs),
+      retryInMs: Math.round(failed.retryInMs),
+      ...(failed.error ? { error: failed.error.slice(0, 500) } : {}),
+    };
+    await this.redis
+      .multi()
+      .rpush(timeline, entry(item))
+      .expire(timeline, this.opts.ttlSeconds)
       .exec();
   }
 
@@ -100,6 +139,24 @@ export class OutcomeRecorder {
       })
       .expire(key, this.opts.ttlSeconds);
     if (stored) tx.set(resultKey(inv.callId), out.body, "EX", this.opts.ttlSeconds);
+    // The dashboard: the final timeline entry and this 10-second bucket's outcome counters.
+    const item: TimelineEntry = {
+      t: out.finishedAt,
+      e: "final",
+      n: out.attempts,
+      status: out.status,
+      code: out.statusCode,
+      ms: Math.round(out.durationMs),
+      ...(out.error ? { error: out.error.slice(0, 500) } : {}),
+    };
+    const stats = statsKey(out.finishedAt);
+    tx.rpush(timelineKey(inv.callId), entry(item))
+      .expire(timelineKey(inv.callId), this.opts.ttlSeconds)
+      .hincrby(stats, `done:${out.status}`, 1)
+      .hincrby(stats, `done:${out.status}:${inv.function}`, 1)
+      .hincrby(stats, `e2e:${latencyBucket(out.finishedAt - inv.enqueuedAt)}`, 1)
+      .hincrby(stats, `dur:${inv.function}:${latencyBucket(out.durationMs)}`, 1)
+      .expire(stats, STATS_TTL_SECONDS);
     await tx.exec();
     if (inv.callbackUrl) await this.enqueueCallback(inv, out);
     for (const hook of this.opts.afterFinal ?? []) await hook(inv, out);
@@ -148,4 +205,8 @@ export class OutcomeRecorder {
       removeOnFail: { age: this.opts.ttlSeconds },
     });
   }
+}
+
+function entry(item: TimelineEntry): string {
+  return JSON.stringify(item);
 }
