@@ -52,6 +52,8 @@ export interface StackOptions {
   callbackTimeoutMs?: number;
   /** Seconds call status and results are kept. Default one day. */
   statusTtlSeconds?: number;
+  /** The dashboard's build, served by the gateway at `/ui`. Default: no dashboard. */
+  uiDir?: string;
   /** Run the local provider in this process (function replicas, autoscaling). Default: no. */
   provider?: {
     baseDir: string;
@@ -107,6 +109,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     callbackAllowlist: opts.callbackAllowlist ?? [],
     maxInlineBytes: DEFAULT_STREAM_SETTINGS.maxMsgBytes - 64 * 1024,
     ...(opts.statusTtlSeconds ? { statusTtlSeconds: opts.statusTtlSeconds } : {}),
+    ...(opts.uiDir ? { uiDir: opts.uiDir } : {}),
   });
   const worker =
     opts.worker === false

@@ -1,0 +1,59 @@
+import { useEffect, useRef } from "preact/hooks";
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+
+export interface Series {
+  label: string;
+  color: string;
+  values: (number | null)[];
+}
+
+/** A uPlot line chart over time (seconds) that follows its container's width. */
+export function Chart(props: { title: string; times: number[]; series: Series[]; unit: string }) {
+  const box = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const shape = props.series.map((s) => s.label).join("|");
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const opts: uPlot.Options = {
+      width: Math.max(el.clientWidth, 240),
+      height: 180,
+      legend: { show: true },
+      cursor: { drag: { x: false, y: false } },
+      scales: { x: { time: true } },
+      axes: [{}, { label: props.unit, size: 50 }],
+      series: [
+        {},
+        ...props.series.map((s) => ({
+          label: s.label,
+          stroke: s.color,
+          width: 2,
+          spanGaps: false,
+        })),
+      ],
+    };
+    const u = new uPlot(opts, [props.times, ...props.series.map((s) => s.values)], el);
+    plot.current = u;
+    const resize = new ResizeObserver(() =>
+      u.setSize({ width: Math.max(el.clientWidth, 240), height: 180 }),
+    );
+    resize.observe(el);
+    return () => {
+      resize.disconnect();
+      u.destroy();
+      plot.current = null;
+    };
+    // Rebuilt only when the series change; data updates go through setData.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [shape]);
+  useEffect(() => {
+    plot.current?.setData([props.times, ...props.series.map((s) => s.values)]);
+  }, [props.times, props.series]);
+  return (
+    <figure class="chart">
+      <figcaption>{props.title}</figcaption>
+      <div ref={box} />
+    </figure>
+  );
+}
