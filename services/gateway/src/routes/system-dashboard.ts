@@ -97,10 +97,12 @@ export async function queueViews(
           jsm.consumers.info(Streams.Invoke, queueConsumerName(queue)).catch(() => undefined),
           nc ? oldestStored(nc, queue).catch(() => undefined) : undefined,
         ]);
+        // No consumer yet (no worker has served the queue): every stored call is waiting.
+        const stored = info ? 0 : await storedCalls(jsm, queue).catch(() => 0);
         return {
           queue,
           functions: functions.sort(),
-          waiting: info?.num_pending ?? 0,
+          waiting: info ? info.num_pending : stored,
           running: info?.num_ack_pending ?? 0,
           redelivered: info?.num_redelivered ?? 0,
           oldestAgeSeconds: oldest === undefined ? null : Math.max(0, (now - oldest) / 1000),
@@ -109,6 +111,13 @@ export async function queueViews(
         };
       }),
   );
+}
+
+async function storedCalls(jsm: JetStreamManager, queue: string): Promise<number> {
+  const info = await jsm.streams.info(Streams.Invoke, {
+    subjects_filter: queueFilterSubject(queue),
+  });
+  return Object.values(info.state.subjects ?? {}).reduce((sum, n) => sum + n, 0);
 }
 
 async function dlqPerQueue(jsm: JetStreamManager): Promise<Map<string, number>> {
