@@ -6,6 +6,8 @@ export interface Series {
   label: string;
   color: string;
   values: (number | null)[];
+  /** Draw each value as a point too (sparse series: a lone value has no line). */
+  points?: boolean;
 }
 
 /** A uPlot line chart over time (seconds) that follows its container's width. */
@@ -45,7 +47,6 @@ export function Chart(props: { title: string; times: number[]; series: Series[];
       plot.current = null;
     };
     // Rebuilt only when the series change; data updates go through setData.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [shape]);
   useEffect(() => {
     plot.current?.setData([props.times, ...props.series.map((s) => s.values)]);

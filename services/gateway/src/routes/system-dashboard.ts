@@ -502,6 +502,8 @@ async function readMany(
 
 function preview(buf: Buffer): { bytes: number; text: string | null; base64: string | null } {
   const text = buf.toString("utf8");
+  // Control characters other than tab, newline and carriage return mark a binary body.
+  // eslint-disable-next-line no-control-regex
   const printable = !text.includes("\uFFFD") && !/[\x00-\x08\x0e-\x1f]/.test(text);
   return {
     bytes: buf.length,

@@ -71,6 +71,7 @@ export function OverviewPage() {
       label: p,
       color: ["#2e7d32", "#ef6c00", "#c62828"][i] ?? "#000",
       values: buckets.map((b) => (b.e2e ? b.e2e[p] : null)),
+      points: true,
     }));
     return { times, accept, done, latency };
   }, [data]);
