@@ -225,8 +225,18 @@ describe("dashboard in a browser", () => {
 
   test("pages - functions and connectors render, API errors are shown, and a phone-width screen works", async () => {
     await open("/functions");
-    await page.locator('[data-function="echo"]').waitFor();
+    const echo = page.locator('[data-function="echo"]');
+    await echo.waitFor();
     await shot("functions");
+    await echo.getByLabel("request body").fill("from the page");
+    await echo.getByRole("button", { name: "Invoke" }).click();
+    await echo.getByTestId("message").filter({ hasText: "queued call" }).waitFor();
+    // Deep links get index.html; a missing asset gets a JSON 404.
+    const deep = await fetch(`${ui.gatewayUrl}/ui/calls/some-id`);
+    expect(deep.headers.get("content-type")).toContain("text/html");
+    const missing = await fetch(`${ui.gatewayUrl}/ui/assets/missing.js`);
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBeDefined();
     await open("/connectors");
     expect(await page.getByTestId("empty").textContent()).toContain("No connector");
     await shot("connectors");

@@ -6,12 +6,19 @@ export interface Series {
   label: string;
   color: string;
   values: (number | null)[];
-  /** Draw each value as a point too (sparse series: a lone value has no line). */
+  /** Draw each value as a point and join values across empty buckets (sparse series such as latency). */
   points?: boolean;
 }
 
 /** A uPlot line chart over time (seconds) that follows its container's width. */
-export function Chart(props: { title: string; times: number[]; series: Series[]; unit: string }) {
+export function Chart(props: {
+  title: string;
+  times: number[];
+  series: Series[];
+  unit: string;
+  /** Seconds of empty axis after the last value. */
+  padSeconds: number;
+}) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const shape = props.series.map((s) => s.label).join("|");
@@ -31,11 +38,12 @@ export function Chart(props: { title: string; times: number[]; series: Series[];
           label: s.label,
           stroke: s.color,
           width: 2,
-          spanGaps: false,
+          spanGaps: Boolean(s.points),
+          ...(s.points ? { points: { show: true, size: 7, fill: s.color } } : {}),
         })),
       ],
     };
-    const u = new uPlot(opts, [props.times, ...props.series.map((s) => s.values)], el);
+    const u = new uPlot(opts, dataOf(props), el);
     plot.current = u;
     const resize = new ResizeObserver(() =>
       u.setSize({ width: Math.max(el.clientWidth, 240), height: 180 }),
@@ -49,7 +57,7 @@ export function Chart(props: { title: string; times: number[]; series: Series[];
     // Rebuilt only when the series change; data updates go through setData.
   }, [shape]);
   useEffect(() => {
-    plot.current?.setData([props.times, ...props.series.map((s) => s.values)]);
+    plot.current?.setData(dataOf(props));
   }, [props.times, props.series]);
   return (
     <figure class="chart">
@@ -57,4 +65,18 @@ export function Chart(props: { title: string; times: number[]; series: Series[];
       <div ref={box} />
     </figure>
   );
+}
+
+/** The chart's data, with an empty slot after the last value so that it is not drawn on the edge. */
+function dataOf(props: {
+  times: number[];
+  series: Series[];
+  padSeconds: number;
+}): uPlot.AlignedData {
+  const last = props.times.at(-1);
+  if (last === undefined) return [props.times, ...props.series.map((s) => s.values)];
+  return [
+    [...props.times, last + props.padSeconds],
+    ...props.series.map((s) => [...s.values, null]),
+  ];
 }

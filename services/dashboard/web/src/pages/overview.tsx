@@ -73,7 +73,7 @@ export function OverviewPage() {
       values: buckets.map((b) => (b.e2e ? b.e2e[p] : null)),
       points: true,
     }));
-    return { times, accept, done, latency };
+    return { times, accept, done, latency, pad: perSecond };
   }, [data]);
   return (
     <section>
@@ -122,16 +122,24 @@ export function OverviewPage() {
         <Empty>No call statistics: the gateway runs without Redis.</Empty>
       ) : (
         <div class="charts">
-          <Chart title="Accept rate" unit="calls/s" times={charts.times} series={charts.accept} />
+          <Chart
+            title="Accept rate"
+            unit="calls/s"
+            padSeconds={charts.pad}
+            times={charts.times}
+            series={charts.accept}
+          />
           <Chart
             title="Completions by outcome"
             unit="calls/s"
+            padSeconds={charts.pad}
             times={charts.times}
             series={charts.done}
           />
           <Chart
             title="End-to-end latency"
             unit="ms"
+            padSeconds={charts.pad}
             times={charts.times}
             series={charts.latency}
           />
