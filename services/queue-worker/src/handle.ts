@@ -249,10 +249,11 @@ async function retry(
   const waitMs = retryWaitMs(policy, attempt, inv.callId, retryAfter);
   deps.metrics.retries.inc({ function_name: inv.function });
   log.warn({ status: statusOf(result), waitMs }, "attempt failed, will retry");
-  // The dashboard's timeline; best effort (only failed attempts pay this write).
+  // The dashboard's timeline; best effort and not awaited: a Redis outage must not hold the call
+  // (only failed attempts pay this write).
   const error =
     result.kind === "response" ? `the function answered ${result.statusCode}` : result.error;
-  await deps.recorder
+  void deps.recorder
     .attemptFailed(inv, {
       attempt,
       at: Date.now(),
