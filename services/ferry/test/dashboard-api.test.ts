@@ -145,7 +145,6 @@ describe("dashboard API", () => {
     const withLatency = stats.buckets.filter((b: any) => b.e2e);
     expect(withLatency.length).toBeGreaterThan(0);
     expect(withLatency[0].e2e.p50).toBeLessThanOrEqual(withLatency[0].e2e.p99);
-    expect(stats.functions.ok.accepted).toBeGreaterThanOrEqual(1);
     expect(stats.functions.ok.duration.p50).toBeGreaterThanOrEqual(1);
     expect((await get("/system/stats?minutes=99")).status).toBe(400);
   });

@@ -17,23 +17,25 @@ import {
  * Writes `queued` only if the call has no record yet — a fast worker may already have marked it
  * running, or the id repeats an earlier call — and sets the TTL with it: one atomic round trip.
  * In the same script, for the dashboard: the call's first timeline entry, its place in the
- * capped recent-calls set, and the accept counters of the current 10-second stats bucket.
+ * capped recent-calls set (trimmed in batches of 100: ZCARD is O(1), a trim is not), and the
+ * accept counters of the current 10-second stats bucket (its TTL set by the bucket's first write).
  * Returns 1 when it created the record.
  *
  * KEYS: call, timeline, recent calls, stats bucket.
- * ARGV: ttl, status, enqueuedAt, callId, timeline entry, recent max, stats ttl, function, fields…
+ * ARGV: ttl, status, enqueuedAt, callId, timeline entry, recent max, stats ttl, fields…
  */
 const QUEUED_SCRIPT = `
 if redis.call('HSETNX', KEYS[1], 'status', ARGV[2]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 9))
+redis.call('HSET', KEYS[1], unpack(ARGV, 8))
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 redis.call('RPUSH', KEYS[2], ARGV[5])
 redis.call('EXPIRE', KEYS[2], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
-redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -1 - tonumber(ARGV[6]))
-redis.call('HINCRBY', KEYS[4], 'accepted', 1)
-redis.call('HINCRBY', KEYS[4], 'accepted:' .. ARGV[8], 1)
-redis.call('EXPIRE', KEYS[4], ARGV[7])
+local max = tonumber(ARGV[6])
+if redis.call('ZCARD', KEYS[3]) > max + 100 then
+  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -1 - max)
+end
+if redis.call('HINCRBY', KEYS[4], 'accepted', 1) == 1 then redis.call('EXPIRE', KEYS[4], ARGV[7]) end
 return 1`;
 
 /**
@@ -84,10 +86,7 @@ export function createStatusStore(redis: Redis, ttlSeconds: number): StatusStore
   const r = redis as WithQueued;
   return {
     async queued(inv, body) {
-      const size = inv.bodySize ?? body?.length ?? 0;
       const fields = {
-        requestBytes: String(size),
-        requestPreview: body ? body.subarray(0, REQUEST_PREVIEW_BYTES).toString("base64") : "",
         callId: inv.callId,
         function: inv.function,
         queue: inv.queue,
@@ -96,7 +95,16 @@ export function createStatusStore(redis: Redis, ttlSeconds: number): StatusStore
         callbackUrl: inv.callbackUrl ?? "",
         callbackState: inv.callbackUrl ? CallbackState.Pending : CallbackState.None,
       };
-      const entry: TimelineEntry = { t: inv.enqueuedAt, e: "enqueued" };
+      // The request preview rides in the timeline entry (a list), not in the status hash: a long
+      // value would turn the hash from Redis' compact encoding into a hashtable.
+      const entry: TimelineEntry = {
+        t: inv.enqueuedAt,
+        e: "enqueued",
+        bytes: inv.bodySize ?? body?.length ?? 0,
+        ...(body?.length
+          ? { preview: body.subarray(0, REQUEST_PREVIEW_BYTES).toString("base64") }
+          : {}),
+      };
       const created = await r.ferryQueued(
         callKey(inv.callId),
         timelineKey(inv.callId),
@@ -109,7 +117,6 @@ export function createStatusStore(redis: Redis, ttlSeconds: number): StatusStore
         JSON.stringify(entry),
         RECENT_CALLS_MAX,
         STATS_TTL_SECONDS,
-        inv.function,
         ...Object.entries(fields).flat(),
       );
       return created === 1;

@@ -32,6 +32,10 @@ export interface TimelineEntry {
   /** Wait before the next attempt, ms (attempt-failed). */
   retryInMs?: number;
   worker?: string;
+  /** Size of the request body (enqueued). */
+  bytes?: number;
+  /** The first bytes of the request body, base64 (enqueued). */
+  preview?: string;
 }
 
 /** Width of one time-series bucket of {@link statsKey}, ms. */
@@ -42,7 +46,7 @@ export const STATS_TTL_SECONDS = 20 * 60;
 
 /**
  * Redis hash of the counters of one 10-second bucket (`at`: any time in it, ms). Fields:
- * `accepted`, `accepted:<fn>`, `done:<status>`, `done:<status>:<fn>`, `e2e:<b>` (end-to-end
+ * `accepted`, `done:<status>`, `done:<status>:<fn>`, `e2e:<b>` (end-to-end
  * latency histogram) and `dur:<fn>:<b>` (function duration histogram), `<b>` = {@link latencyBucket}.
  */
 export function statsKey(at: number): string {

@@ -84,10 +84,7 @@ export interface Stats {
     done: Record<string, number>;
     e2e: Percentiles | null;
   }[];
-  functions: Record<
-    string,
-    { accepted: number; done: Record<string, number>; duration: Percentiles | null }
-  >;
+  functions: Record<string, { done: Record<string, number>; duration: Percentiles | null }>;
 }
 
 export interface Overview {

@@ -155,7 +155,6 @@ export interface StatsBucket {
 
 /** Per-function totals over the window. */
 export interface FunctionStats {
-  accepted: number;
   done: Record<string, number>;
   /** Duration percentiles of final attempts, ms. */
   duration: { p50: number; p90: number; p99: number } | null;
@@ -175,8 +174,7 @@ export async function readStats(
   const results = (await pipe.exec()) ?? [];
   const functions: Record<string, FunctionStats> = {};
   const durations = new Map<string, Map<number, number>>();
-  const fnOf = (name: string): FunctionStats =>
-    (functions[name] ??= { accepted: 0, done: {}, duration: null });
+  const fnOf = (name: string): FunctionStats => (functions[name] ??= { done: {}, duration: null });
   const buckets = starts.map((t, i) => {
     const hash = (results[i]?.[1] ?? {}) as Record<string, string>;
     const bucket: StatsBucket = { t, accepted: 0, done: {}, e2e: null };
@@ -184,9 +182,8 @@ export async function readStats(
     for (const [field, raw] of Object.entries(hash)) {
       const n = Number(raw);
       const parts = field.split(":");
-      if (parts[0] === "accepted") {
-        if (parts.length === 1) bucket.accepted += n;
-        else fnOf(parts[1] ?? "").accepted += n;
+      if (field === "accepted") {
+        bucket.accepted += n;
       } else if (parts[0] === "done" && parts[1]) {
         if (parts.length === 2) bucket.done[parts[1]] = (bucket.done[parts[1]] ?? 0) + n;
         else {
@@ -340,7 +337,9 @@ export function systemDashboardRoutes(app: FastifyInstance, opts: DashboardRoute
         // Unreadable entries are skipped.
       }
     }
-    const requestPreview = Buffer.from(record.requestPreview ?? "", "base64");
+    const enqueued = entries.find((e) => e.e === "enqueued");
+    const requestPreview = Buffer.from(enqueued?.preview ?? "", "base64");
+    const requestBytes = enqueued?.bytes ?? 0;
     const resultBytes = Number(record.resultBytes ?? 0);
     return {
       ...toStatus(record),
@@ -348,11 +347,11 @@ export function systemDashboardRoutes(app: FastifyInstance, opts: DashboardRoute
       reason: record.reason || null,
       redrives: Number(record.redrives ?? 0),
       dlqSeq: record.dlqSeq ? Number(record.dlqSeq) : null,
-      timeline: entries.sort((a, b) => a.t - b.t),
+      timeline: entries.sort((a, b) => a.t - b.t).map(({ preview: _p, ...e }) => e),
       request: {
-        bytes: Number(record.requestBytes ?? 0),
+        bytes: requestBytes,
         preview: preview(requestPreview),
-        truncated: Number(record.requestBytes ?? 0) > requestPreview.length,
+        truncated: requestBytes > requestPreview.length,
       },
       resultPreview:
         result && result.length > 0
