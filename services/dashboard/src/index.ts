@@ -10,7 +10,7 @@ const PACKAGE_DIR = fileURLToPath(new URL("..", import.meta.url));
 const WEB_DIR = join(PACKAGE_DIR, "web");
 
 /** Where `npm run build` puts the dashboard; the gateway serves it at `/ui` (`UI_DIR`). */
-export const DASHBOARD_DIST = join(PACKAGE_DIR, "dist");
+export const DASHBOARD_DIST = join(PACKAGE_DIR, "dist", "ui");
 
 /** File in the build recording which sources it was built from. */
 const STAMP = ".sources-hash";

@@ -4,13 +4,13 @@ import preact from "@preact/preset-vite";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 
-// Served by the gateway at /ui; built into services/dashboard/dist.
+// Served by the gateway at /ui; built into services/dashboard/dist/ui.
 export default defineConfig({
   root: here,
   base: "/ui/",
   plugins: [preact({ prefreshEnabled: false, devToolsEnabled: false })],
   build: {
-    outDir: fileURLToPath(new URL("../dist", import.meta.url)),
+    outDir: fileURLToPath(new URL("../dist/ui", import.meta.url)),
     emptyOutDir: true,
     reportCompressedSize: false,
     chunkSizeWarningLimit: 400,

@@ -44,7 +44,7 @@ export const GatewayConfig = z.object({
   MAX_DELAY: Duration.default(86_400_000),
   /** Log request bodies (first 4 KiB, at debug) of async calls; a debugging aid, off by default. */
   LOG_BODIES: Bool.default(false),
-  /** Directory of the dashboard's built files (`services/dashboard/dist`), served at `/ui`; empty: no dashboard. */
+  /** Directory of the dashboard's built files (`services/dashboard/dist/ui`), served at `/ui`; empty: no dashboard. */
   UI_DIR: z.string().default(""),
   /** pino log level. */
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
