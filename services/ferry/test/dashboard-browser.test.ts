@@ -242,6 +242,17 @@ describe("dashboard in a browser", () => {
     await shot("connectors");
     await open("/calls/no-such-call");
     expect(await page.getByTestId("error").textContent()).toContain("not found");
+    // A gateway guarding /system answers 401: the page says so instead of showing nothing.
+    await page.route("**/system/functions", (route) =>
+      route.fulfill({
+        status: 401,
+        contentType: "application/json",
+        body: JSON.stringify({ error: { code: "FERRY_ERR_UNAUTHORIZED", message: "sign in" } }),
+      }),
+    );
+    await open("/functions");
+    expect(await page.getByTestId("error").first().textContent()).toContain("Not authorized (401)");
+    await page.unroute("**/system/functions");
     await page.setViewportSize({ width: 390, height: 844 });
     await open("/");
     await page.locator('[data-queue="bulk"]').waitFor();
