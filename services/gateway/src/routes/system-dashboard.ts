@@ -362,7 +362,7 @@ export function systemDashboardRoutes(app: FastifyInstance, opts: DashboardRoute
 
   app.post("/system/calls/:callId/cancel", async (req: ById, reply) => {
     const callId = callIdOf(req);
-    return forward(app, reply, "DELETE", `/async-function/${callId}`);
+    return forward(app, reply, "DELETE", `/async-function/${callId}`, undefined, credentials(req));
   });
 
   app.post(
@@ -371,7 +371,7 @@ export function systemDashboardRoutes(app: FastifyInstance, opts: DashboardRoute
       if (!NAME_PATTERN.test(req.params.name) || !opts.registry.get(req.params.name)) {
         throw new FerryError("FunctionNotFound", `function "${req.params.name}" not found`);
       }
-      const headers: Record<string, string> = {};
+      const headers = credentials(req);
       const type = req.headers["content-type"];
       if (type) headers["content-type"] = type;
       const cb = req.headers["x-callback-url"];
@@ -467,6 +467,12 @@ export function systemDashboardRoutes(app: FastifyInstance, opts: DashboardRoute
       await send();
     },
   );
+}
+
+/** The caller's credentials, passed on to the route a `/system` one runs (should it be guarded too). */
+function credentials(req: FastifyRequest): Record<string, string> {
+  const auth = req.headers.authorization;
+  return auth ? { authorization: auth } : {};
 }
 
 /** Runs a route of this gateway for a `/system` one, so that both share one implementation. */
