@@ -2,7 +2,16 @@ import { jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jets
 import { Kvm } from "@nats-io/kv";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import { CloudEvent, Streams, encodeEvent, eventMsgId, eventSubject } from "@ferry/contracts";
+import { randomUUID } from "node:crypto";
+import {
+  CONNECTORS_STATUS_BUCKET,
+  CloudEvent,
+  Streams,
+  encodeEvent,
+  eventMsgId,
+  eventSubject,
+  type ConnectorHeartbeat,
+} from "@ferry/contracts";
 import { isConnected, toMsgHdrs, type NatsConnection } from "@ferry/jetstream";
 import { createRegistry, sleep } from "@ferry/runtime";
 import { SpanKind, currentTrace, extractTrace, withSpan } from "@ferry/runtime";
@@ -23,6 +32,8 @@ export interface ConnectorOptions {
   publishTimeoutMs?: number;
   /** Registry of the connector's metrics; a new one when absent. */
   metricsRegistry?: Registry;
+  /** Period of the heartbeat the dashboard reads (state, last event, lag). Default 5 s. */
+  heartbeatMs?: number;
 }
 
 /** A running connector. */
@@ -45,7 +56,8 @@ export async function startConnector(opts: ConnectorOptions): Promise<Connector>
   await warnIfNoStream(opts.nc, log);
   const positions = await openPositions(opts.nc);
   const inflight = new Set<Promise<unknown>>();
-  const publisher = { js, opts, metrics, log, signal: abort.signal };
+  const activity: Activity = { lastEventAt: null, lagSeconds: null, published: 0, failures: 0 };
+  const publisher = { js, opts, metrics, log, signal: abort.signal, activity };
 
   await source.start({
     logger: log,
@@ -63,11 +75,18 @@ export async function startConnector(opts: ConnectorOptions): Promise<Connector>
   });
   log.info({ eventSource: opts.eventSource }, "connector started");
   let stopping = false;
+  const heartbeat = await startHeartbeat(
+    opts,
+    activity,
+    () => (stopping ? "stopping" : "running"),
+    log,
+  );
   return {
     metricsRegistry,
     ready: () => !stopping && isConnected(opts.nc),
     async stop(deadlineMs = 10_000) {
       stopping = true;
+      await heartbeat.stop();
       await source.stop();
       await Promise.race([Promise.allSettled(inflight), sleep(deadlineMs)]);
       abort.abort();
@@ -82,6 +101,60 @@ interface Publisher {
   metrics: ConnectorMetrics;
   log: Logger;
   signal: AbortSignal;
+  activity: Activity;
+}
+
+/** What the heartbeat reports of a connector's publishing. */
+interface Activity {
+  lastEventAt: number | null;
+  lagSeconds: number | null;
+  published: number;
+  failures: number;
+}
+
+/** Seconds a heartbeat stays in the bucket: a connector silent that long drops out. */
+const HEARTBEAT_TTL_MS = 60_000;
+
+/**
+ * Writes the connector's heartbeat to {@link CONNECTORS_STATUS_BUCKET} now and every
+ * `heartbeatMs`; best effort (a failed write is retried on the next beat). `stop` removes it.
+ */
+async function startHeartbeat(
+  opts: ConnectorOptions,
+  activity: Activity,
+  state: () => string,
+  log: Logger,
+): Promise<{ stop(): Promise<void> }> {
+  const kv = await new Kvm(opts.nc)
+    .create(CONNECTORS_STATUS_BUCKET, { history: 1, ttl: HEARTBEAT_TTL_MS })
+    .catch((err: unknown) => {
+      log.warn({ err }, "connector heartbeat bucket not available");
+      return undefined;
+    });
+  if (!kv) return { stop: async () => {} };
+  const key = `${opts.source.kind}.${Buffer.from(opts.eventSource).toString("base64url")}.${randomUUID().slice(0, 8)}`;
+  const startedAt = Date.now();
+  const beat = async (): Promise<void> => {
+    const hb: ConnectorHeartbeat = {
+      kind: opts.source.kind,
+      eventSource: opts.eventSource,
+      state: state(),
+      connected: isConnected(opts.nc),
+      startedAt,
+      at: Date.now(),
+      ...activity,
+    };
+    await kv.put(key, JSON.stringify(hb)).catch(() => {});
+  };
+  await beat();
+  const timer = setInterval(() => void beat(), opts.heartbeatMs ?? 5_000);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await kv.delete(key).catch(() => {});
+    },
+  };
 }
 
 function publishEvent(p: Publisher, draft: EventDraft, retry: boolean): Promise<PublishOutcome> {
@@ -123,6 +196,9 @@ async function publishTraced(
       });
       p.metrics.published.inc({ ...labels, duplicate: String(ack.duplicate) });
       if (event.time) p.metrics.lag.set({ connector: labels.connector }, lagOf(event.time));
+      p.activity.published += 1;
+      p.activity.lastEventAt = Date.now();
+      p.activity.lagSeconds = event.time ? lagOf(event.time) : null;
       p.log.debug(
         { eventId: event.id, topic: draft.topic, seq: ack.seq, duplicate: ack.duplicate },
         "event published",
@@ -130,6 +206,7 @@ async function publishTraced(
       return { msgId, seq: ack.seq, duplicate: ack.duplicate };
     } catch (err) {
       p.metrics.failures.inc(labels);
+      p.activity.failures += 1;
       if (!retry || p.signal.aborted) throw err;
       p.log.warn(
         { err, eventId: event.id, topic: draft.topic, retryInMs: wait },

@@ -2,7 +2,14 @@ import { Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { Counter, Histogram, type Registry } from "prom-client";
-import { CALLBACK_QUEUE, CallbackState, callKey, type CallbackJob } from "@ferry/contracts";
+import {
+  CALLBACK_QUEUE,
+  CallbackState,
+  callKey,
+  timelineKey,
+  type CallbackJob,
+  type TimelineEntry,
+} from "@ferry/contracts";
 import { DURATION_BUCKETS, createRegistry, type AddressPolicy } from "@ferry/runtime";
 import { SpanKind, extractTrace, traceIdOf, withSpan } from "@ferry/runtime";
 import { CallbackSender } from "./deliver.js";
@@ -37,20 +44,36 @@ export interface CallbackWorker {
 
 /**
  * Writes delivery state into a call's status, only while the status exists: a delivery that
- * outlives the status TTL must not leave a record without one.
+ * outlives the status TTL must not leave a record without one. The same script appends the
+ * attempt to the call's timeline (the dashboard), living as long as the status.
  */
+const CALLBACK_STATE_SCRIPT = `
+local ttl = redis.call('TTL', KEYS[1])
+if ttl == -2 then return 0 end
+redis.call('RPUSH', KEYS[2], ARGV[1])
+if ttl > 0 then redis.call('EXPIRE', KEYS[2], ttl) end
+return redis.call('HSET', KEYS[1], unpack(ARGV, 2))`;
+
 function recorder(
   redis: Redis,
-): (callId: string, fields: Record<string, string | number>) => Promise<unknown> {
+): (
+  callId: string,
+  fields: Record<string, string | number>,
+  entry: TimelineEntry,
+) => Promise<unknown> {
   if (!("ferryCallbackState" in redis)) {
-    redis.defineCommand("ferryCallbackState", {
-      numberOfKeys: 1,
-      lua: "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('HSET', KEYS[1], unpack(ARGV)) end return 0",
-    });
+    redis.defineCommand("ferryCallbackState", { numberOfKeys: 2, lua: CALLBACK_STATE_SCRIPT });
   }
-  const r = redis as Redis & { ferryCallbackState(key: string, ...a: string[]): Promise<number> };
-  return (callId, fields) =>
-    r.ferryCallbackState(callKey(callId), ...Object.entries(fields).flat().map(String));
+  const r = redis as Redis & {
+    ferryCallbackState(key: string, timeline: string, ...a: string[]): Promise<number>;
+  };
+  return (callId, fields, entry) =>
+    r.ferryCallbackState(
+      callKey(callId),
+      timelineKey(callId),
+      JSON.stringify(entry),
+      ...Object.entries(fields).flat().map(String),
+    );
 }
 
 /** Consumes `ferry-callbacks` and delivers each result; the call's status records the outcome. */
@@ -91,10 +114,11 @@ export function createCallbackWorker(opts: CallbackWorkerOptions): CallbackWorke
       const status = await withSpan("callback delivery", span, () =>
         sender.send(job.data, attempt),
       ).finally(() => timer());
-      await record(job.data.callId, {
-        callbackState: CallbackState.Delivered,
-        callbackAttempts: attempt,
-      });
+      await record(
+        job.data.callId,
+        { callbackState: CallbackState.Delivered, callbackAttempts: attempt },
+        { t: Date.now(), e: "callback", n: attempt, status: "delivered", code: status },
+      );
       deliveries.inc({ outcome: "delivered" });
       // Deliveries are the bulk of the traffic: logged at debug, as the worker logs successes.
       if (log.isLevelEnabled("debug")) {
@@ -122,11 +146,23 @@ export function createCallbackWorker(opts: CallbackWorkerOptions): CallbackWorke
     const ctx = { ...logFields(job.data), attempt: attempts };
     if (final) log.warn({ ...ctx, err: err.message }, "callback delivery failed for good");
     else log.info({ ...ctx, err: err.message }, "callback delivery failed, will retry");
-    void record(job.data.callId, {
-      callbackState: final ? CallbackState.Failed : CallbackState.Pending,
-      callbackAttempts: attempts,
-      callbackError: err.message,
-    }).catch(() => {});
+    const code = (err as { statusCode?: unknown }).statusCode;
+    void record(
+      job.data.callId,
+      {
+        callbackState: final ? CallbackState.Failed : CallbackState.Pending,
+        callbackAttempts: attempts,
+        callbackError: err.message,
+      },
+      {
+        t: Date.now(),
+        e: "callback",
+        n: attempts,
+        status: final ? "failed" : "retry",
+        ...(typeof code === "number" ? { code } : {}),
+        error: err.message.slice(0, 500),
+      },
+    ).catch(() => {});
   });
   worker.on("error", (err) => log.error({ err }, "callback worker error"));
 

@@ -36,54 +36,57 @@ export function program(io: Io = processIo()): Command {
     .option("--host <host>", "gateway interface", process.env.HOST ?? "127.0.0.1")
     .option("--data-dir <path>", "data of the NATS and Redis servers ferry up starts", ".ferry")
     .option("--connectors <paths...>", "connector files or folders (default examples/connectors)")
-    .action(async (opts: { file: string; port: number; host: string; dataDir: string }) => {
-      const logger = createLogger({
-        name: "ferry",
-        level: (process.env.LOG_LEVEL as "info") ?? "info",
-      });
-      const otel = await startSdk("ferry");
-      try {
-        // /system, /ui and /metrics need this credential; made once, kept in the data dir.
-        const cred = await localCredential(opts.dataDir);
-        const running = await up({
-          ...opts,
-          gatewaySecurity: {
-            auth: { tokens: [cred.token], users: [{ user: cred.user, password: cred.token }] },
-          },
-          logger,
-          connectors: connectorPaths(opts),
-          env: process.env,
-          ...(process.env.NATS_URL ? { natsUrl: process.env.NATS_URL } : {}),
-          ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
-          ...(process.env.CALLBACK_ALLOWLIST
-            ? { callbackAllowlist: list(process.env.CALLBACK_ALLOWLIST) }
-            : {}),
-          ...(process.env.CALLBACK_SIGNING_SECRETS
-            ? { signingSecrets: list(process.env.CALLBACK_SIGNING_SECRETS) }
-            : {}),
+    .option("--no-ui", "do not build and serve the dashboard at /ui")
+    .action(
+      async (opts: { file: string; port: number; host: string; dataDir: string; ui: boolean }) => {
+        const logger = createLogger({
+          name: "ferry",
+          level: (process.env.LOG_LEVEL as "info") ?? "info",
         });
-        const url = running.stack.gatewayUrl.replace(
-          "127.0.0.1",
-          opts.host === "0.0.0.0" ? "127.0.0.1" : opts.host,
-        );
-        printReady(url, [...running.stack.registry.list().map((f) => f.name)], cred);
-        const stop = async () => {
-          await running.stop();
-          await otel.shutdown();
-        };
-        onShutdown(stop, { logger, deadlineMs: 30_000 });
-      } catch (err) {
-        if (err instanceof ConnectorConfigError) {
-          process.stderr.write(`ferry up: ${err.message}\n`);
-          process.exit(2);
+        const otel = await startSdk("ferry");
+        try {
+          // /system, /ui and /metrics need this credential; made once, kept in the data dir.
+          const cred = await localCredential(opts.dataDir);
+          const running = await up({
+            ...opts,
+            gatewaySecurity: {
+              auth: { tokens: [cred.token], users: [{ user: cred.user, password: cred.token }] },
+            },
+            logger,
+            connectors: connectorPaths(opts),
+            env: process.env,
+            ...(process.env.NATS_URL ? { natsUrl: process.env.NATS_URL } : {}),
+            ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
+            ...(process.env.CALLBACK_ALLOWLIST
+              ? { callbackAllowlist: list(process.env.CALLBACK_ALLOWLIST) }
+              : {}),
+            ...(process.env.CALLBACK_SIGNING_SECRETS
+              ? { signingSecrets: list(process.env.CALLBACK_SIGNING_SECRETS) }
+              : {}),
+          });
+          const url = running.stack.gatewayUrl.replace(
+            "127.0.0.1",
+            opts.host === "0.0.0.0" ? "127.0.0.1" : opts.host,
+          );
+          printReady(url, [...running.stack.registry.list().map((f) => f.name)], cred);
+          const stop = async () => {
+            await running.stop();
+            await otel.shutdown();
+          };
+          onShutdown(stop, { logger, deadlineMs: 30_000 });
+        } catch (err) {
+          if (err instanceof ConnectorConfigError) {
+            process.stderr.write(`ferry up: ${err.message}\n`);
+            process.exit(2);
+          }
+          if (err instanceof FunctionsFileError || err instanceof MissingServerError) {
+            process.stderr.write(`ferry up: ${err.message}\n`);
+            process.exit(2);
+          }
+          throw err;
         }
-        if (err instanceof FunctionsFileError || err instanceof MissingServerError) {
-          process.stderr.write(`ferry up: ${err.message}\n`);
-          process.exit(2);
-        }
-        throw err;
-      }
-    });
+      },
+    );
   registerCommands(cli, io);
   cli.addCommand(connectorCommand());
   return cli;
@@ -100,7 +103,7 @@ function printReady(url: string, functions: string[], cred: LocalCredential): vo
     "",
     `Ferry is up. Gateway: ${url}`,
     ...functions.map((f) => `  ${f.padEnd(12)} POST ${url}/async-function/${f}`),
-    `  health       ${url}/healthz   metrics ${url}/metrics`,
+    `  health       ${url}/healthz   metrics ${url}/metrics   dashboard ${url}/ui/`,
     "",
     // The token itself is printed here once, on the terminal only (never logged).
     `/system, /ui and /metrics need credentials: user "${cred.user}", password = the token in ${cred.file}` +

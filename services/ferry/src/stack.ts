@@ -57,6 +57,8 @@ export interface StackOptions {
    * open, as tests want), rate limit, timeouts and header limits. Default: none of them.
    */
   gatewaySecurity?: GatewaySecurity;
+  /** The dashboard's build, served by the gateway at `/ui`. Default: no dashboard. */
+  uiDir?: string;
   /** Run the local provider in this process (function replicas, autoscaling). Default: no. */
   provider?: {
     baseDir: string;
@@ -126,6 +128,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     maxInlineBytes: DEFAULT_STREAM_SETTINGS.maxMsgBytes - 64 * 1024,
     ...(opts.statusTtlSeconds ? { statusTtlSeconds: opts.statusTtlSeconds } : {}),
     ...opts.gatewaySecurity,
+    ...(opts.uiDir ? { uiDir: opts.uiDir } : {}),
   });
   const worker =
     opts.worker === false

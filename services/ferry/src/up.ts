@@ -2,6 +2,7 @@ import { dirname, resolve } from "node:path";
 import type { Logger } from "pino";
 import type { FunctionSpec } from "@ferry/contracts";
 import { sleep } from "@ferry/runtime";
+import { ensureDashboardBuilt } from "@ferry/dashboard";
 import { FunctionsFileError, loadFunctionsFile } from "./functions.js";
 import { ensureServer, MissingServerError, type LocalServer } from "./servers.js";
 import { startStack, type GatewaySecurity, type Stack } from "./stack.js";
@@ -31,6 +32,8 @@ export interface UpOptions {
   env?: Record<string, string | undefined>;
   /** The gateway's credentials, limits and timeouts. Default none (open). */
   gatewaySecurity?: GatewaySecurity;
+  /** Serve the dashboard at `/ui`, building it first when missing or stale. Default true. */
+  ui?: boolean;
 }
 
 /** A running local stack. */
@@ -57,7 +60,9 @@ export async function up(opts: UpOptions): Promise<Up> {
     servers.push(nats);
     const redis = await ensureServer("redis", opts.redisUrl, opts.dataDir, logger);
     servers.push(redis);
+    const uiDir = opts.ui === false ? undefined : await dashboard(logger);
     const stack = await startStack({
+      ...(uiDir ? { uiDir } : {}),
       natsUrl: nats.url,
       redisUrl: redis.url,
       logger,
@@ -91,6 +96,16 @@ export async function up(opts: UpOptions): Promise<Up> {
   } catch (err) {
     await stopAll();
     throw err;
+  }
+}
+
+/** The dashboard's build (made now if missing or stale); undefined, with a warning, if it cannot be built. */
+async function dashboard(logger: Logger): Promise<string | undefined> {
+  try {
+    return await ensureDashboardBuilt({ log: (msg) => logger.info(msg) });
+  } catch (err) {
+    logger.warn({ err }, "the dashboard could not be built; /ui is not served");
+    return undefined;
   }
 }
 

@@ -26,6 +26,9 @@ import { systemInfoRoutes } from "./routes/system-info.js";
 import { authGuard, createAuthenticator, type AuthOptions, type Authenticator } from "./auth.js";
 import { checkHeaderCount, createPublishGate, installLimits } from "./limits.js";
 import type { LimitOptions } from "./limits.js";
+import { systemDashboardRoutes } from "./routes/system-dashboard.js";
+import { dashboardUi } from "./routes/ui.js";
+import { FerryError } from "@ferry/contracts";
 
 /** Everything the gateway's routes need. */
 export interface GatewayAppOptions {
@@ -73,6 +76,8 @@ export interface GatewayAppOptions {
   maxHeaders?: number;
   /** Publishes in flight at once; beyond, 503 with `Retry-After`. Default 1000. */
   maxInflightPublishes?: number;
+  /** The dashboard's built files (`@ferry/dashboard`'s dist), served at `/ui`; none when absent. */
+  uiDir?: string;
 }
 
 /** The gateway as a Fastify plugin: raw bodies, JSON errors, async invocation and health routes. */
@@ -128,7 +133,19 @@ export async function gatewayApp(app: FastifyInstance, opts: GatewayAppOptions):
   });
   systemEventsRoutes(app, opts);
   systemFunctionsRoutes(app, { registry: opts.registry, endpoints: opts.endpoints, jsm: opts.jsm });
-  systemInfoRoutes(app, { registry: opts.registry, jsm: opts.jsm, version: "0.1.0" });
+  systemInfoRoutes(app, { registry: opts.registry, jsm: opts.jsm, nc: opts.nc, version: "0.1.0" });
+  systemDashboardRoutes(app, {
+    registry: opts.registry,
+    jsm: opts.jsm,
+    nc: opts.nc,
+    redis: opts.redis,
+  });
+  if (opts.uiDir) await app.register(dashboardUi, { root: opts.uiDir });
+  else {
+    app.get("/ui", async () => {
+      throw new FerryError("NotFound", "the dashboard is not built: run npm run build");
+    });
+  }
   await app.register(functionRoutes, {
     registry: opts.registry,
     endpoints: opts.endpoints,

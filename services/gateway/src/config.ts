@@ -90,6 +90,8 @@ export const GatewayConfig = z.object({
   CONNECTION_TIMEOUT: Duration.default(0),
   /** How long an idle keep-alive connection stays open. */
   KEEP_ALIVE_TIMEOUT: Duration.default(72_000),
+  /** Directory of the dashboard's built files (`services/dashboard/dist/ui`), served at `/ui`; empty: no dashboard. */
+  UI_DIR: z.string().default(""),
   /** pino log level. */
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });

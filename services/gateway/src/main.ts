@@ -53,6 +53,7 @@ const gateway = await createGateway({
     connectionMs: cfg.CONNECTION_TIMEOUT,
     keepAliveMs: cfg.KEEP_ALIVE_TIMEOUT,
   },
+  ...(cfg.UI_DIR ? { uiDir: cfg.UI_DIR } : {}),
 });
 const port = await gateway.listen(cfg.PORT, cfg.HOST);
 logger.info({ port, operatorAuth: !cfg.AUTH_DISABLED }, "gateway listening");

@@ -85,6 +85,8 @@ export interface GatewayOptions {
   timeouts?: ServerTimeouts;
   /** Trust `X-Forwarded-For` from a proxy in front (client address of rate limits). Default false. */
   trustProxy?: boolean;
+  /** The dashboard's built files, served at `/ui` (UI_DIR). Default: no dashboard. */
+  uiDir?: string;
 }
 
 /** A gateway: a Fastify server with Ferry's routes. */
@@ -165,6 +167,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     },
     ...(opts.maxHeaders ? { maxHeaders: opts.maxHeaders } : {}),
     ...(opts.maxInflightPublishes ? { maxInflightPublishes: opts.maxInflightPublishes } : {}),
+    ...(opts.uiDir ? { uiDir: opts.uiDir } : {}),
   });
   return {
     app,

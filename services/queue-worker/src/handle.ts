@@ -276,7 +276,7 @@ async function settle(
     return finish(call, deps, fromResponse(call, result, startedAt, CallStatus.Succeeded));
   }
   const retryable = isRetryable(result, policy);
-  if (retryable && attempt < policy.attempts) return retry(call, deps, result);
+  if (retryable && attempt < policy.attempts) return retry(call, deps, result, startedAt);
   const statusCode = statusOf(result);
   const error = result.kind === "response" ? `the function answered ${statusCode}` : result.error;
   const reason = retryable ? "attempts" : "not-retryable";
@@ -284,12 +284,31 @@ async function settle(
   return deadLetter(call, deps, reason, statusCode, error, body && { ...body, startedAt });
 }
 
-async function retry(call: Call, deps: CallDeps, result: DispatchResult): Promise<void> {
+async function retry(
+  call: Call,
+  deps: CallDeps,
+  result: DispatchResult,
+  startedAt: number,
+): Promise<void> {
   const { msg, inv, attempt, policy, log } = call;
   const retryAfter = result.kind === "response" ? parseRetryAfter(result.retryAfter) : undefined;
   const waitMs = retryWaitMs(policy, attempt, inv.callId, retryAfter);
   deps.metrics.retries.inc({ function_name: inv.function });
   log.warn({ status: statusOf(result), waitMs }, "attempt failed, will retry");
+  // The dashboard's timeline; best effort and not awaited: a Redis outage must not hold the call
+  // (only failed attempts pay this write).
+  const error =
+    result.kind === "response" ? `the function answered ${result.statusCode}` : result.error;
+  void deps.recorder
+    .attemptFailed(inv, {
+      attempt,
+      at: Date.now(),
+      code: statusOf(result),
+      durationMs: result.durationMs ?? Date.now() - startedAt,
+      error,
+      retryInMs: waitMs,
+    })
+    .catch((err: unknown) => log.debug({ err }, "timeline entry not written"));
   if (waitMs <= deps.parkAfterMs) return msg.nak(waitMs);
   const next: Invocation = { ...inv, attemptsBefore: attempt };
   const id = `${inv.callId}.retry.${inv.redrives ?? 0}.${attempt}`;

@@ -8,6 +8,11 @@ import {
   callKey,
   cancelKey,
   resultKey,
+  STATS_TTL_SECONDS,
+  latencyBucket,
+  statsKey,
+  timelineKey,
+  type TimelineEntry,
   type CallbackJob,
   type Invocation,
 } from "@ferry/contracts";
@@ -64,8 +69,8 @@ export type CallStart = (typeof CallStart)[keyof typeof CallStart];
 /**
  * One round trip before a call runs: settled (final status of this run, callback queued if it has
  * one) → 1; cancelled → 2; else, when ARGV[3] is 1, writes the `running` fields and the TTL → 0.
- * KEYS: call hash, cancel key. ARGV: run (redrives), has callback (0/1), mark running (0/1), TTL,
- * then the running fields as name/value pairs.
+ * KEYS: call hash, cancel key, timeline. ARGV: run (redrives), has callback (0/1), mark running
+ * (0/1), TTL, the timeline entry of the attempt, then the running fields as name/value pairs.
  */
 const BEGIN_SCRIPT = `
 local st = redis.call('HMGET', KEYS[1], 'status', 'redrives', 'callbackQueued')
@@ -74,13 +79,20 @@ if st[1] and FINAL[st[1]] and tonumber(st[2] or '0') == run
   and (ARGV[2] == '0' or (st[3] and tonumber(st[3]) == run)) then return 1 end
 if redis.call('EXISTS', KEYS[2]) == 1 then return 2 end
 if ARGV[3] == '1' then
-  redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+  redis.call('HSET', KEYS[1], unpack(ARGV, 6))
   redis.call('EXPIRE', KEYS[1], ARGV[4])
+  redis.call('RPUSH', KEYS[3], ARGV[5])
+  redis.call('EXPIRE', KEYS[3], ARGV[4])
 end
 return 0`;
 
 type WithBegin = Redis & {
-  ferryBegin(callKey: string, cancelKey: string, ...args: Array<string | number>): Promise<number>;
+  ferryBegin(
+    callKey: string,
+    cancelKey: string,
+    timelineKey: string,
+    ...args: Array<string | number>
+  ): Promise<number>;
 };
 
 /** Writes call status to Redis and enqueues callback jobs. */
@@ -93,7 +105,7 @@ export class OutcomeRecorder {
     if (!("ferryBegin" in redis)) {
       const finals = [...FINAL_STATUSES].map((s) => `['${s}']=true`).join(", ");
       redis.defineCommand("ferryBegin", {
-        numberOfKeys: 2,
+        numberOfKeys: 3,
         lua: `local FINAL = { ${finals} }\n${BEGIN_SCRIPT}`,
       });
     }
@@ -110,10 +122,14 @@ export class OutcomeRecorder {
     const state = await (this.redis as WithBegin).ferryBegin(
       callKey(inv.callId),
       cancelKey(inv.callId),
+      timelineKey(inv.callId),
       run,
       inv.callbackUrl ? 1 : 0,
       startedAt === undefined ? 0 : 1,
       this.opts.ttlSeconds,
+      startedAt === undefined
+        ? ""
+        : entry({ t: startedAt, e: "attempt", n: attempt, worker: this.opts.workerId }),
       ...Object.entries(fields).flat(),
     );
     return state as CallStart;
@@ -141,6 +157,40 @@ export class OutcomeRecorder {
       .multi()
       .hset(key, this.runningFields(inv, attempt, startedAt))
       .expire(key, this.opts.ttlSeconds)
+      .rpush(
+        timelineKey(inv.callId),
+        entry({ t: startedAt, e: "attempt", n: attempt, worker: this.opts.workerId }),
+      )
+      .expire(timelineKey(inv.callId), this.opts.ttlSeconds)
+      .exec();
+  }
+
+  /** Records a failed attempt that will be retried (the dashboard's timeline); best effort. */
+  async attemptFailed(
+    inv: Invocation,
+    failed: {
+      attempt: number;
+      at: number;
+      code: number;
+      durationMs: number;
+      error: string;
+      retryInMs: number;
+    },
+  ): Promise<void> {
+    const timeline = timelineKey(inv.callId);
+    const item: TimelineEntry = {
+      t: failed.at,
+      e: "attempt-failed",
+      n: failed.attempt,
+      code: failed.code,
+      ms: Math.round(failed.durationMs),
+      retryInMs: Math.round(failed.retryInMs),
+      ...(failed.error ? { error: failed.error.slice(0, 500) } : {}),
+    };
+    await this.redis
+      .multi()
+      .rpush(timeline, entry(item))
+      .expire(timeline, this.opts.ttlSeconds)
       .exec();
   }
 
@@ -177,6 +227,24 @@ export class OutcomeRecorder {
       })
       .expire(key, this.opts.ttlSeconds);
     if (stored) tx.set(resultKey(inv.callId), out.body, "EX", this.opts.ttlSeconds);
+    // The dashboard: the final timeline entry and this 10-second bucket's outcome counters.
+    const item: TimelineEntry = {
+      t: out.finishedAt,
+      e: "final",
+      n: out.attempts,
+      status: out.status,
+      code: out.statusCode,
+      ms: Math.round(out.durationMs),
+      ...(out.error ? { error: out.error.slice(0, 500) } : {}),
+    };
+    const stats = statsKey(out.finishedAt);
+    tx.rpush(timelineKey(inv.callId), entry(item))
+      .expire(timelineKey(inv.callId), this.opts.ttlSeconds)
+      .hincrby(stats, `done:${out.status}`, 1)
+      .hincrby(stats, `done:${out.status}:${inv.function}`, 1)
+      .hincrby(stats, `e2e:${latencyBucket(out.finishedAt - inv.enqueuedAt)}`, 1)
+      .hincrby(stats, `dur:${inv.function}:${latencyBucket(out.durationMs)}`, 1)
+      .expire(stats, STATS_TTL_SECONDS);
     const added = inv.callbackUrl ? this.addCallback(tx, inv, out) : undefined;
     if (inv.callbackUrl && after.length === 0) tx.hset(key, "callbackQueued", run);
     const results = await tx.exec();
@@ -223,4 +291,8 @@ export class OutcomeRecorder {
     );
     return job.addJob(tx as unknown as Parameters<typeof job.addJob>[0]);
   }
+}
+
+function entry(item: TimelineEntry): string {
+  return JSON.stringify(item);
 }

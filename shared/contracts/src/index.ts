@@ -50,3 +50,15 @@ export type { CallbackJob } from "./call-status.js";
 export type { FunctionSpecInput } from "./function-spec.js";
 export type { SpecIssue, ParsedFunctions } from "./functions-file.js";
 export type { CloudEventInput } from "./events.js";
+export {
+  RECENT_CALLS_KEY,
+  RECENT_CALLS_MAX,
+  timelineKey,
+  STATS_BUCKET_MS,
+  STATS_TTL_SECONDS,
+  statsKey,
+  latencyBucket,
+  latencyBucketMs,
+  CONNECTORS_STATUS_BUCKET,
+} from "./dashboard.js";
+export type { TimelineEntry, ConnectorHeartbeat } from "./dashboard.js";

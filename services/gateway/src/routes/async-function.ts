@@ -131,10 +131,12 @@ async function publishCall(
   });
   // Written while the publish is in flight (not after it: that would add a Redis round trip to
   // every 202). Safe either way round: the script never overwrites an existing record.
-  const queued = opts.status?.queued(inv).catch((err: unknown) => {
-    log().warn({ err }, "cannot record the call as queued");
-    return false;
-  });
+  const queued = opts.status
+    ?.queued(inv, Buffer.isBuffer(req.body) ? req.body : undefined)
+    .catch((err: unknown) => {
+      log().warn({ err }, "cannot record the call as queued");
+      return false;
+    });
   try {
     const ack = await withSpan("gateway publish", publishSpan(inv), (_span, ctx) => {
       Object.assign(inv, injectTrace(ctx, inv));

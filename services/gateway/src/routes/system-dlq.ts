@@ -1,7 +1,14 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Redis } from "ioredis";
 import { z } from "zod";
-import { CALL_ID_PATTERN, FerryError, NAME_PATTERN, callKey } from "@ferry/contracts";
+import {
+  CALL_ID_PATTERN,
+  FerryError,
+  NAME_PATTERN,
+  callKey,
+  timelineKey,
+  type TimelineEntry,
+} from "@ferry/contracts";
 import type { DlqStore } from "../dlq/store.js";
 
 /** What the dead-letter routes need. */
@@ -40,6 +47,11 @@ export function systemDlqRoutes(app: FastifyInstance, opts: DlqRouteOptions): vo
     }
     return req.params.callId;
   };
+  // The dashboard's timeline of the call; best effort.
+  const noteRedrive = async (callId: string, redrives: number): Promise<void> => {
+    const entry: TimelineEntry = { t: Date.now(), e: "redriven", n: redrives };
+    await opts.redis?.rpush(timelineKey(callId), JSON.stringify(entry)).catch(() => 0);
+  };
   const notFound = (callId: string): FerryError =>
     new FerryError("CallNotFound", `no dead letter for call "${callId}"`);
 
@@ -63,6 +75,7 @@ export function systemDlqRoutes(app: FastifyInstance, opts: DlqRouteOptions): vo
     const callId = callIdOf(req);
     const letter = await dlq.redrive(callId, await hint(callId));
     if (!letter) throw notFound(callId);
+    await noteRedrive(callId, letter.redrives);
     return reply.code(202).send({ callId, redrives: letter.redrives, status: "queued" });
   });
   app.post("/system/dlq/redrive", async (req, reply) => {
@@ -71,12 +84,18 @@ export function systemDlqRoutes(app: FastifyInstance, opts: DlqRouteOptions): vo
     const missing: string[] = [];
     if ("callIds" in body) {
       for (const id of body.callIds) {
-        ((await dlq.redrive(id, await hint(id))) ? redriven : missing).push(id);
+        const letter = await dlq.redrive(id, await hint(id));
+        (letter ? redriven : missing).push(id);
+        if (letter) await noteRedrive(id, letter.redrives);
       }
     } else {
       for (let page = await dlq.list({ fn: body.function, limit: 100 }); page.length > 0;) {
-        for (const letter of page)
-          if (await dlq.redriveSeq(letter.seq)) redriven.push(letter.callId);
+        for (const letter of page) {
+          const done = await dlq.redriveSeq(letter.seq);
+          if (!done) continue;
+          redriven.push(letter.callId);
+          await noteRedrive(letter.callId, done.redrives);
+        }
         page = await dlq.list({ fn: body.function, after: page.at(-1)?.seq ?? 0, limit: 100 });
       }
     }
