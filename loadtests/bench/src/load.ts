@@ -20,11 +20,9 @@ export interface LoadOptions {
   headers?: Record<string, string>;
   connections: number;
   durationSec: number;
-  /** Fixed total request rate per second (open loop); default: as fast as possible. */
-  rate?: number;
 }
 
-/** Drives HTTP load with autocannon and returns its figures. */
+/** Drives closed-loop HTTP load with autocannon (as fast as it answers) and returns its figures; `paced()` is the evenly paced open-loop one. */
 export async function load(opts: LoadOptions): Promise<LoadResult> {
   const result = await autocannon({
     url: opts.url,
@@ -33,7 +31,6 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
     duration: opts.durationSec,
     ...(opts.body !== undefined ? { body: opts.body } : {}),
     ...(opts.headers ? { headers: opts.headers } : {}),
-    ...(opts.rate ? { overallRate: opts.rate } : {}),
   });
   const ok = result["2xx"];
   return {
