@@ -33,6 +33,8 @@ export interface StackOptions {
   maxBodyBytes?: number;
   /** Worker concurrency per queue. */
   maxInflight?: number;
+  /** Names the worker in call records and timelines. Default host name and pid. */
+  workerId?: string;
   consumer?: ConsumerSettings;
   /** Where a function is served now (e.g. replicas `ferry up` started). Default: the spec's url. */
   resolveEndpoint?: (spec: FunctionSpec) => string | undefined;
@@ -140,6 +142,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           registry,
           logger,
           maxInflight: opts.maxInflight ?? 100,
+          ...(opts.workerId ? { workerId: opts.workerId } : {}),
           ...(opts.consumer ? { consumer: opts.consumer } : {}),
           ...(opts.resolveEndpoint ? { resolveEndpoint: opts.resolveEndpoint } : {}),
           endpoints,

@@ -149,6 +149,8 @@ describe("dashboard in a browser", () => {
       port: 0,
       callbackAllowlist: ["127.0.0.1"],
       callbackRetry: { attempts: 2, baseDelayMs: 100, maxDelayMs: 500 },
+      // The screenshots show this name, not the test machine's.
+      workerId: "worker-1",
     });
     await expect.poll(() => pending.textContent(), { timeout: 60_000, interval: 200 }).toBe("0");
     await shot("overview");

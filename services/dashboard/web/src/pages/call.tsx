@@ -82,7 +82,9 @@ export function CallPage({ callId }: { callId: string }) {
             <div>
               <small>Callback</small>
               <p data-testid="callback-state">
-                {c.callback.url ? `${c.callback.state} (${c.callback.attempts} attempts)` : "none"}
+                {c.callback.url
+                  ? `${c.callback.state} (${c.callback.attempts} attempt${c.callback.attempts === 1 ? "" : "s"})`
+                  : "none"}
               </p>
             </div>
           </div>
