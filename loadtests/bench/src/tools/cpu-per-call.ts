@@ -1,0 +1,117 @@
+// CPU time per call of each process while a backlog of calls drains to the callback sink: where
+// the end-to-end throughput goes. Every process runs as it is deployed (its own entry).
+//   node --import tsx --conditions=@ferry/source loadtests/bench/src/tools/cpu-per-call.ts [calls]
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import autocannon from "autocannon";
+import { connect } from "@nats-io/transport-node";
+import { createLogger, sleep } from "@ferry/runtime";
+import { openFunctionRegistry } from "@ferry/jetstream";
+import { startNats, startRedis } from "@ferry/testkit";
+import { startTarget, type Target } from "../procs.js";
+
+const calls = Number(process.argv[2] ?? 6000);
+
+/** User plus system CPU of a process so far, in microseconds (clock ticks are 1/100 s). */
+function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+/** The pid listening on a loopback port (servers started by testkit are not our children). */
+function listenerPid(port: number): number {
+  const out = execFileSync("ss", ["-ltnpH", `sport = :${port}`]).toString();
+  return Number(/pid=(\d+)/.exec(out)?.[1]);
+}
+
+const nats = await startNats();
+const redis = await startRedis();
+const common = {
+  NATS_URL: nats.url,
+  REDIS_URL: redis.url,
+  LOG_LEVEL: "warn",
+  CALLBACK_ALLOWLIST: "127.0.0.1",
+};
+const upstream = await startTarget("loadtests/bench/src/targets/upstream.ts");
+const fn = await startTarget(
+  "services/watchdog/src/main.ts",
+  {
+    mode: "http",
+    fprocess: "sleep 86400",
+    upstream_url: upstream.url,
+    metrics_port: "0",
+    suppress_lock: "true",
+    healthcheck_interval: "0s",
+  },
+  "watchdog ready",
+  "port",
+);
+const sink = await startTarget("loadtests/callback-sink/src/main.ts", {}, "callback sink on");
+const gateway = await startTarget(
+  "services/gateway/src/main.ts",
+  { ...common, AUTH_TOKENS: randomBytes(16).toString("hex") },
+  { path: "/readyz" },
+  "PORT",
+);
+const nc = await connect({ servers: nats.url });
+const registry = await openFunctionRegistry(nc, {
+  logger: createLogger({ name: "cpu", level: "silent" }),
+});
+await registry.put({ name: "bench", url: fn.url });
+await sleep(1000);
+
+// The backlog first, then the workers: the drain is what is measured.
+await autocannon({
+  url: `${gateway.url}/async-function/bench`,
+  method: "POST",
+  body: "x".repeat(1024),
+  headers: { "content-type": "text/plain", "x-callback-url": `${sink.url}/cb` },
+  connections: 50,
+  amount: calls,
+});
+const worker = await startTarget(
+  "services/queue-worker/src/main.ts",
+  { ...common, MAX_INFLIGHT: "256" },
+  { path: "/readyz" },
+  "HEALTH_PORT",
+);
+const callbacks = await startTarget(
+  "services/callbacks/src/main.ts",
+  { ...common, CONCURRENCY: "256" },
+  { path: "/readyz" },
+  "HEALTH_PORT",
+);
+const pids: Record<string, number> = {
+  worker: worker.proc.child.pid ?? 0,
+  callbacks: callbacks.proc.child.pid ?? 0,
+  watchdog: fn.proc.child.pid ?? 0,
+  upstream: upstream.proc.child.pid ?? 0,
+  sink: sink.proc.child.pid ?? 0,
+  "nats-server": listenerPid(nats.port),
+  "redis-server": listenerPid(redis.port),
+};
+const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMicros(pid)]));
+const t0 = Date.now();
+let seen = 0;
+let lastChange = Date.now();
+while (seen < calls && Date.now() - lastChange < 10_000) {
+  await sleep(100);
+  const now = ((await (await fetch(`${sink.url}/stats`)).json()) as { unique: number }).unique;
+  if (now !== seen) [seen, lastChange] = [now, Date.now()];
+}
+let total = 0;
+for (const [name, pid] of Object.entries(pids)) {
+  const us = Math.round((cpuMicros(pid) - (before[name] ?? 0)) / Math.max(1, seen));
+  total += us;
+  process.stdout.write(`${name.padEnd(13)} ${String(us).padStart(5)} µs/call\n`);
+}
+const rate = Math.round(seen / ((lastChange - t0) / 1000));
+process.stdout.write(`${"total".padEnd(13)} ${String(total).padStart(5)} µs/call; `);
+process.stdout.write(`${seen}/${calls} callbacks at ${rate}/s\n`);
+
+const targets: Target[] = [worker, callbacks, gateway, sink, fn, upstream];
+for (const t of targets) await t.stop();
+await nc.close();
+await Promise.all([nats.stop(), redis.stop()]);
+process.exit(0);
