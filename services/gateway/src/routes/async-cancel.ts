@@ -2,7 +2,6 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Redis } from "ioredis";
 import type { NatsConnection } from "@ferry/jetstream";
 import {
-  CALL_ID_PATTERN,
   FINAL_STATUSES,
   FerryError,
   callKey,
@@ -10,6 +9,7 @@ import {
   cancelSubject,
   type CallStatus,
 } from "@ferry/contracts";
+import { callIdParam } from "./request-parts.js";
 
 /** What the cancel route needs. */
 export interface CancelRouteOptions {
@@ -29,7 +29,7 @@ export function asyncCancelRoutes(app: FastifyInstance, opts: CancelRouteOptions
     "/async-function/:name",
     async (req: FastifyRequest<{ Params: { name: string } }>, reply) => {
       const callId = req.params.name;
-      if (!CALL_ID_PATTERN.test(callId)) throw new FerryError("BadCallId", "not a call id");
+      callIdParam(callId);
       let status: string | null;
       try {
         status = await opts.redis.hget(callKey(callId), "status");

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
-import { CALL_ID_PATTERN, FINAL_STATUSES, FerryError, type CallStatus } from "@ferry/contracts";
+import { FINAL_STATUSES, FerryError, type CallStatus } from "@ferry/contracts";
 import type { StatusStore } from "../status-store.js";
+import { callIdParam } from "./request-parts.js";
 
 type Params = { callId: string };
 
@@ -33,7 +34,7 @@ export function statusRoutes(app: FastifyInstance, opts: { store: StatusStore })
 }
 
 async function find(store: StatusStore, callId: string): Promise<Record<string, string>> {
-  if (!CALL_ID_PATTERN.test(callId)) throw new FerryError("BadCallId", "not a call id");
+  callIdParam(callId);
   const record = await store.get(callId);
   if (!record.status) throw new FerryError("CallNotFound", `call ${callId} not found`);
   return record;

@@ -1,13 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import {
-  CALL_ID_PATTERN,
-  CallbackState,
-  FerryError,
-  callKey,
-  type CallbackJob,
-} from "@ferry/contracts";
+import { CallbackState, FerryError, callKey, type CallbackJob } from "@ferry/contracts";
+import { callIdParam } from "./request-parts.js";
 
 type Params = { callId: string };
 
@@ -47,7 +42,7 @@ async function findJob(
   queue: Queue<CallbackJob>,
   callId: string,
 ): Promise<NonNullable<CallbackJobView>> {
-  if (!CALL_ID_PATTERN.test(callId)) throw new FerryError("BadCallId", "not a call id");
+  callIdParam(callId);
   const job = await queue.getJob(callId);
   if (!job) throw new FerryError("CallNotFound", `no callback for call ${callId}`);
   return job;

@@ -25,6 +25,7 @@ import {
 } from "@ferry/contracts";
 import type { FunctionRegistry, NatsConnection } from "@ferry/jetstream";
 import { toStatus } from "./status.js";
+import { callIdParam, jsonBodyOf, parseWith } from "./request-parts.js";
 
 /** What the dashboard's routes need. */
 export interface DashboardRouteOptions {
@@ -268,7 +269,7 @@ export function systemDashboardRoutes(app: FastifyInstance, opts: DashboardRoute
   };
 
   app.get("/system/calls", async (req) => {
-    const q = parse(CallsQuery, req.query);
+    const q = parseWith(CallsQuery, req.query, "query");
     const redis = redisOf();
     const needle = q.q?.trim().toLowerCase() ?? "";
     let ids: string[];
@@ -321,7 +322,7 @@ export function systemDashboardRoutes(app: FastifyInstance, opts: DashboardRoute
   });
 
   app.get("/system/calls/:callId", async (req: ById) => {
-    const callId = callIdOf(req);
+    const callId = callIdParam(req.params.callId);
     const redis = redisOf();
     const [record, timeline, result] = await Promise.all([
       redis.hgetall(callKey(callId)),
@@ -361,7 +362,7 @@ export function systemDashboardRoutes(app: FastifyInstance, opts: DashboardRoute
   });
 
   app.post("/system/calls/:callId/cancel", async (req: ById, reply) => {
-    const callId = callIdOf(req);
+    const callId = callIdParam(req.params.callId);
     return forward(app, reply, "DELETE", `/async-function/${callId}`, undefined, credentials(req));
   });
 
@@ -382,7 +383,7 @@ export function systemDashboardRoutes(app: FastifyInstance, opts: DashboardRoute
   );
 
   app.get("/system/stats", async (req) => {
-    const q = parse(StatsQuery, req.query);
+    const q = parseWith(StatsQuery, req.query, "query");
     return readStats(redisOf(), q.minutes);
   });
 
@@ -396,7 +397,7 @@ export function systemDashboardRoutes(app: FastifyInstance, opts: DashboardRoute
       const spec = NAME_PATTERN.test(req.params.name) ? opts.registry.get(req.params.name) : null;
       if (!spec)
         throw new FerryError("FunctionNotFound", `function "${req.params.name}" not found`);
-      const body = parse(ScaleBody, jsonOf(req.body));
+      const body = parseWith(ScaleBody, jsonBodyOf(req.body));
       if (!spec.watchdog) {
         throw new FerryError(
           "BadRequest",
@@ -515,25 +516,4 @@ function preview(buf: Buffer): { bytes: number; text: string | null; base64: str
     text: printable ? text : null,
     base64: printable ? null : buf.toString("base64"),
   };
-}
-
-function callIdOf(req: ById): string {
-  if (!CALL_ID_PATTERN.test(req.params.callId)) throw new FerryError("BadCallId", "not a call id");
-  return req.params.callId;
-}
-
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  throw new FerryError("BadRequest", `${issue?.path.join(".") || "query"}: ${issue?.message}`);
-}
-
-function jsonOf(body: unknown): unknown {
-  if (!Buffer.isBuffer(body) || body.length === 0) return {};
-  try {
-    return JSON.parse(body.toString("utf8"));
-  } catch {
-    throw new FerryError("BadRequest", "the body is not JSON");
-  }
 }

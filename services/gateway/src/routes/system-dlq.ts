@@ -10,6 +10,7 @@ import {
   type TimelineEntry,
 } from "@ferry/contracts";
 import type { DlqStore } from "../dlq/store.js";
+import { callIdParam, jsonBodyOf, parseWith } from "./request-parts.js";
 
 /** What the dead-letter routes need. */
 export interface DlqRouteOptions {
@@ -41,12 +42,6 @@ export function systemDlqRoutes(app: FastifyInstance, opts: DlqRouteOptions): vo
     const seq = await opts.redis?.hget(callKey(callId), "dlqSeq").catch(() => null);
     return seq ? Number(seq) : undefined;
   };
-  const callIdOf = (req: ById): string => {
-    if (!CALL_ID_PATTERN.test(req.params.callId)) {
-      throw new FerryError("BadCallId", "not a call id");
-    }
-    return req.params.callId;
-  };
   // The dashboard's timeline of the call; best effort.
   const noteRedrive = async (callId: string, redrives: number): Promise<void> => {
     const entry: TimelineEntry = { t: Date.now(), e: "redriven", n: redrives };
@@ -56,7 +51,7 @@ export function systemDlqRoutes(app: FastifyInstance, opts: DlqRouteOptions): vo
     new FerryError("CallNotFound", `no dead letter for call "${callId}"`);
 
   app.get("/system/dlq", async (req) => {
-    const q = parse(ListQuery, req.query);
+    const q = parseWith(ListQuery, req.query, "query");
     const items = await dlq.list({
       limit: q.limit,
       ...(q.function ? { fn: q.function } : {}),
@@ -66,20 +61,20 @@ export function systemDlqRoutes(app: FastifyInstance, opts: DlqRouteOptions): vo
     return { items, next: items.length === q.limit && last ? last.seq : null };
   });
   app.get("/system/dlq/:callId", async (req: ById) => {
-    const callId = callIdOf(req);
+    const callId = callIdParam(req.params.callId);
     const hit = await dlq.find(callId, await hint(callId));
     if (!hit) throw notFound(callId);
     return { ...hit.letter, body: Buffer.from(hit.body).toString("base64") };
   });
   app.post("/system/dlq/:callId/redrive", async (req: ById, reply) => {
-    const callId = callIdOf(req);
+    const callId = callIdParam(req.params.callId);
     const letter = await dlq.redrive(callId, await hint(callId));
     if (!letter) throw notFound(callId);
     await noteRedrive(callId, letter.redrives);
     return reply.code(202).send({ callId, redrives: letter.redrives, status: "queued" });
   });
   app.post("/system/dlq/redrive", async (req, reply) => {
-    const body = parse(RedriveBody, jsonOf(req.body));
+    const body = parseWith(RedriveBody, jsonBodyOf(req.body));
     const redriven: string[] = [];
     const missing: string[] = [];
     if ("callIds" in body) {
@@ -102,25 +97,8 @@ export function systemDlqRoutes(app: FastifyInstance, opts: DlqRouteOptions): vo
     return reply.code(202).send({ redriven, notFound: missing });
   });
   app.delete("/system/dlq/:callId", async (req: ById, reply) => {
-    const callId = callIdOf(req);
+    const callId = callIdParam(req.params.callId);
     if (!(await dlq.remove(callId, await hint(callId)))) throw notFound(callId);
     return reply.code(204).send();
   });
-}
-
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  throw new FerryError("BadRequest", `${issue?.path.join(".") || "body"}: ${issue?.message}`);
-}
-
-// The gateway keeps every body raw (functions get them untouched), so JSON is decoded here.
-function jsonOf(body: unknown): unknown {
-  if (!Buffer.isBuffer(body) || body.length === 0) return {};
-  try {
-    return JSON.parse(body.toString("utf8"));
-  } catch {
-    throw new FerryError("BadRequest", "the body is not JSON");
-  }
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import { FerryError, FunctionSpec, NAME_PATTERN, Streams, Subjects } from "@ferry/contracts";
 import type { EndpointTable, FunctionRegistry } from "@ferry/jetstream";
+import { jsonBodyOf } from "./request-parts.js";
 
 /** What the registry routes need. */
 export interface SystemFunctionsOptions {
@@ -63,7 +64,7 @@ export function systemFunctionsRoutes(app: FastifyInstance, opts: SystemFunction
   );
   // OpenFaaS form: the name in the body as `functionName`.
   app.delete("/system/functions", async (req, reply) => {
-    const body = jsonOf(req.body) as { functionName?: unknown };
+    const body = jsonBodyOf(req.body) as { functionName?: unknown };
     if (typeof body.functionName !== "string") {
       throw new FerryError("BadRequest", "functionName: expected the name of a function");
     }
@@ -98,7 +99,7 @@ async function queuedPerFunction(jsm: JetStreamManager): Promise<Map<string, num
 
 /** Validates a spec body; every problem is named with its path. */
 function parseSpec(body: unknown, name?: string): FunctionSpec {
-  const raw = jsonOf(body);
+  const raw = jsonBodyOf(body);
   const input = name && typeof raw === "object" && raw ? { name, ...raw } : raw;
   const parsed = FunctionSpec.safeParse(input);
   if (!parsed.success) {
@@ -114,14 +115,4 @@ function parseSpec(body: unknown, name?: string): FunctionSpec {
     );
   }
   return parsed.data;
-}
-
-// The gateway keeps every body raw (functions get them untouched), so JSON is decoded here.
-function jsonOf(body: unknown): unknown {
-  if (!Buffer.isBuffer(body) || body.length === 0) return {};
-  try {
-    return JSON.parse(body.toString("utf8"));
-  } catch {
-    throw new FerryError("BadRequest", "the body is not JSON");
-  }
 }
