@@ -1,5 +1,5 @@
 import { connect, type Socket } from "node:net";
-import type { LoadResult } from "./load.js";
+import { fromSamples, type LoadResult } from "./load.js";
 
 /** Options of {@link timedLoop}. */
 export interface TimedLoopOptions {
@@ -47,16 +47,7 @@ export async function timedLoop(opts: TimedLoopOptions): Promise<LoadResult> {
       else errors++;
     }
     const elapsedSec = Number(process.hrtime.bigint() - started) / 1e9;
-    samples.sort((a, b) => a - b);
-    const at = (q: number): number =>
-      samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? NaN;
-    return {
-      rps: samples.length / elapsedSec,
-      p50: at(0.5),
-      p99: at(0.99),
-      errors,
-      total: samples.length + errors,
-    };
+    return fromSamples(samples, elapsedSec, errors);
   } finally {
     socket.destroy();
   }

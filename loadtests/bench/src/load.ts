@@ -42,6 +42,20 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
   };
 }
 
+/** The figures of a run from its successful requests' latencies (ms) and its error count. */
+export function fromSamples(samples: number[], elapsedSec: number, errors: number): LoadResult {
+  samples.sort((a, b) => a - b);
+  const at = (q: number): number =>
+    samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? NaN;
+  return {
+    rps: samples.length / elapsedSec,
+    p50: at(0.5),
+    p99: at(0.99),
+    errors,
+    total: samples.length + errors,
+  };
+}
+
 /** Runs `fn` `times` times and returns the run with the median rps. */
 export async function median(times: number, fn: () => Promise<LoadResult>): Promise<LoadResult> {
   const runs: LoadResult[] = [];

@@ -1,7 +1,7 @@
 import { Agent, request } from "node:http";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { LoadResult } from "./load.js";
+import { fromSamples, type LoadResult } from "./load.js";
 
 /** Options of {@link paced}. */
 export interface PacedOptions {
@@ -58,14 +58,5 @@ export async function paced(opts: PacedOptions): Promise<LoadResult> {
   await Promise.all(pending);
   agent.destroy();
   const elapsedSec = (performance.now() - start) / 1000;
-  samples.sort((a, b) => a - b);
-  const at = (q: number): number =>
-    samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? NaN;
-  return {
-    rps: samples.length / elapsedSec,
-    p50: at(0.5),
-    p99: at(0.99),
-    errors,
-    total: samples.length + errors,
-  };
+  return fromSamples(samples, elapsedSec, errors);
 }
