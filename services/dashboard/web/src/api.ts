@@ -1,3 +1,5 @@
+import type { ConnectorHeartbeat, TimelineEntry } from "@ferry/contracts";
+
 /** An answer of the gateway that was not a success, with its `{ error: { code, message } }`. */
 export class ApiError extends Error {
   constructor(
@@ -119,17 +121,8 @@ export interface CallRow {
   callbackState: string;
 }
 
-export interface TimelineEntry {
-  t: number;
-  e: string;
-  n?: number;
-  status?: string;
-  code?: number;
-  ms?: number;
-  error?: string;
-  retryInMs?: number;
-  worker?: string;
-}
+/** One step of a call's timeline (the types are the gateway's own, so they cannot drift). */
+export type { TimelineEntry };
 
 export interface Preview {
   bytes: number;
@@ -174,15 +167,5 @@ export interface FailedCallback {
   failedAt: string | null;
 }
 
-export interface ConnectorView {
-  kind: string;
-  eventSource: string;
-  state: string;
-  connected: boolean;
-  startedAt: number;
-  at: number;
-  lastEventAt: number | null;
-  lagSeconds: number | null;
-  published: number;
-  failures: number;
-}
+/** A running connector, as its last heartbeat said. */
+export type ConnectorView = ConnectorHeartbeat;
