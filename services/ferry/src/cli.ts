@@ -7,7 +7,12 @@ import { FunctionsFileError, MissingServerError, up } from "./up.js";
 import { connectorCommand } from "./connector-command.js";
 import { processIo, type Io } from "./commands/io.js";
 import { registerCommands } from "./commands/register.js";
-import { localCredential, type LocalCredential } from "./local-auth.js";
+import {
+  localCredential,
+  localSigningSecret,
+  type LocalCredential,
+  type LocalSecret,
+} from "./local-auth.js";
 
 function port(value: string): number {
   const n = Number(value);
@@ -47,6 +52,7 @@ export function program(io: Io = processIo()): Command {
         try {
           // /system, /ui and /metrics need this credential; made once, kept in the data dir.
           const cred = await localCredential(opts.dataDir);
+          let signing: LocalSecret | undefined;
           const running = await up({
             ...opts,
             gatewaySecurity: {
@@ -60,15 +66,16 @@ export function program(io: Io = processIo()): Command {
             ...(process.env.CALLBACK_ALLOWLIST
               ? { callbackAllowlist: list(process.env.CALLBACK_ALLOWLIST) }
               : {}),
-            ...(process.env.CALLBACK_SIGNING_SECRETS
-              ? { signingSecrets: list(process.env.CALLBACK_SIGNING_SECRETS) }
-              : {}),
+            // Callbacks are signed: with the given secrets, else with a local one kept beside the token.
+            signingSecrets: process.env.CALLBACK_SIGNING_SECRETS
+              ? list(process.env.CALLBACK_SIGNING_SECRETS)
+              : [(signing = await localSigningSecret(opts.dataDir)).value],
           });
           const url = running.stack.gatewayUrl.replace(
             "127.0.0.1",
             opts.host === "0.0.0.0" ? "127.0.0.1" : opts.host,
           );
-          printReady(url, [...running.stack.registry.list().map((f) => f.name)], cred);
+          printReady(url, [...running.stack.registry.list().map((f) => f.name)], cred, signing);
           const stop = async () => {
             await running.stop();
             await otel.shutdown();
@@ -98,7 +105,12 @@ function connectorPaths(opts: object): string[] {
   return given ?? (existsSync("examples/connectors") ? ["examples/connectors"] : []);
 }
 
-function printReady(url: string, functions: string[], cred: LocalCredential): void {
+function printReady(
+  url: string,
+  functions: string[],
+  cred: LocalCredential,
+  signing: LocalSecret | undefined,
+): void {
   const lines = [
     "",
     `Ferry is up. Gateway: ${url}`,
@@ -110,6 +122,9 @@ function printReady(url: string, functions: string[], cred: LocalCredential): vo
       (cred.created ? ` (new: ${cred.token})` : ""),
     `  curl -u ${cred.user}:$(cat ${cred.file}) ${url}/system/functions`,
     "  the ferry CLI reads the token from that file by itself (or FERRY_TOKEN / --token)",
+    signing
+      ? `Callbacks are signed (Standard Webhooks headers webhook-id, webhook-timestamp, webhook-signature) with the secret in ${signing.file}`
+      : "Callbacks are signed with the secrets in CALLBACK_SIGNING_SECRETS",
     "",
     `Try: curl -i -X POST ${url}/async-function/echo -H 'X-Callback-Url: http://127.0.0.1:9999/cb' -d hello`,
     "Ctrl-C stops everything.",
