@@ -7,9 +7,11 @@ import { Duration } from "@ferry/runtime";
 import { REPO_ROOT } from "@ferry/testkit";
 import { loadFunctionsFile } from "../src/index.js";
 import {
+  OPERATOR_SECRETS,
   SERVICE_TARGETS,
   hostPort,
   inRepo,
+  interpolate,
   readYaml,
   unknownVars,
   watchdogTarget,
@@ -31,6 +33,14 @@ interface ComposeService {
 }
 
 const compose = readYaml("docker-compose.yml")[0] as { services: Record<string, ComposeService> };
+// Variables as compose fills them in from the operator's `.env`.
+for (const s of Object.values(compose.services)) {
+  if (s.environment) {
+    s.environment = Object.fromEntries(
+      Object.entries(s.environment).map(([k, v]) => [k, interpolate(String(v))]),
+    );
+  }
+}
 const services = Object.entries(compose.services);
 const isFunction = (s: ComposeService): boolean =>
   s.build?.dockerfile === "infra/docker/function.Dockerfile";
@@ -195,8 +205,8 @@ describe("docker-compose.yml", () => {
     () => {
       const base = join(REPO_ROOT, "docker-compose.yml");
       const cluster = join(REPO_ROOT, "infra/compose/nats-cluster.yml");
-      // The operator token is required; compose refuses to start without it.
-      const env = { ...process.env, FERRY_ADMIN_TOKEN: "t" };
+      // The operator token and the signing secret are required; compose refuses to start without.
+      const env = { ...process.env, ...OPERATOR_SECRETS };
       execFileSync("docker-compose", ["-f", base, "config", "-q"], { env });
       execFileSync("docker-compose", ["-f", base, "-f", cluster, "config", "-q"], { env });
     },

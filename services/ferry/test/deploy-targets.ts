@@ -18,6 +18,28 @@ import { loadConfig as loadWatchdogConfig } from "@ferry/watchdog";
 /** Environment variables as a deployment sets them. */
 export type Env = Record<string, string>;
 
+/**
+ * Values an operator provides for the secrets a deployment requires (compose `.env` variables,
+ * Kubernetes Secrets by `name/key`), in the format the services expect, so the services' config
+ * schemas check them as they would the real ones.
+ */
+export const OPERATOR_SECRETS: Record<string, string> = {
+  FERRY_ADMIN_TOKEN: "an-operator-token-of-some-length",
+  FERRY_CALLBACK_SECRET: `whsec_${Buffer.alloc(32, 7).toString("base64")}`,
+  "ferry-gateway-auth/token": "an-operator-token-of-some-length",
+  "ferry-gateway-auth/users": "admin:an-operator-token-of-some-length",
+  "ferry-callback-signing/secrets": `whsec_${Buffer.alloc(32, 7).toString("base64")}`,
+};
+
+/** A compose value with `${VAR}`, `${VAR:?…}` and `${VAR:-default}` filled in as compose would. */
+export function interpolate(value: string): string {
+  return value.replace(/\$\{(\w+)(?::?([-?])([^}]*))?\}/g, (_, name: string, op, rest: string) => {
+    const given = OPERATOR_SECRETS[name] ?? process.env[name];
+    if (given !== undefined) return given;
+    return op === "-" ? rest : "";
+  });
+}
+
 /** How a deployment starts an entry of the services image. */
 export interface Launch {
   /** Environment variables as set (a value taken from a Secret is a placeholder). */

@@ -8,6 +8,7 @@ import { Streams, queueConsumerName, topicMatches } from "@ferry/contracts";
 import { REPO_ROOT } from "@ferry/testkit";
 import { loadFunctionsFile } from "../src/index.js";
 import {
+  OPERATOR_SECRETS,
   SERVICE_TARGETS,
   hostPort,
   inRepo,
@@ -76,9 +77,14 @@ const mapFiles = (map: string | undefined): string[] =>
     .flatMap((k) => k.configMapGenerator.filter((g) => g.name === map))
     .flatMap((g) => g.files);
 const ofKind = (kind: string): Manifest[] => manifests.filter((m) => m.kind === kind);
-/** A container's environment; a value from a Secret becomes a placeholder. */
+/** A container's environment; a value from a Secret is what the operator puts in it. */
 const envOf = (c: Container): Record<string, string> =>
-  Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value ?? (e.valueFrom ? "secret" : "")]));
+  Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value ?? secretValue(e.valueFrom)]));
+
+function secretValue(from: unknown): string {
+  const ref = (from as { secretKeyRef?: { name: string; key: string } } | undefined)?.secretKeyRef;
+  return ref ? (OPERATOR_SECRETS[`${ref.name}/${ref.key}`] ?? "secret") : "";
+}
 
 /** How a container starts: env, args after the entry, and files from generated ConfigMaps. */
 const launchOf = (c: Container, pod: PodSpec): Launch => ({
