@@ -93,6 +93,22 @@ describe("http mode", () => {
     );
   });
 
+  test("http mode - a small body written in pieces reaches the function whole", async () => {
+    await using wd = await startInProcess(await upstreamEnv());
+    const { status, body } = await postInPieces(`${wd.url}/echo`, ["he", "ll", "o!"], 6, 50);
+    expect(status).toBe(200);
+    expect((JSON.parse(body) as { body: string }).body).toBe("hello!");
+  });
+
+  test("http mode - a body that never completes times out with 504 and never reaches the function", async () => {
+    await using wd = await startInProcess(await upstreamEnv());
+    const { status, body } = await postInPieces(`${wd.url}/echo`, ["abc"], 10, 0, "0.3");
+    expect(status).toBe(504);
+    expect((JSON.parse(body) as { error: { code: string } }).error.code).toBe("FERRY_ERR_TIMEOUT");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await (await fetch(`${wd.url}/calls`)).text()).toBe("0");
+  });
+
   test("http mode - calls over max_inflight answer 429 and readiness says so", async () => {
     await using wd = await startInProcess(await upstreamEnv({ max_inflight: "1" }));
     const slow = fetch(`${wd.url}/slow?ms=1000`);
@@ -129,6 +145,37 @@ describe("http mode", () => {
     expect(text).toContain('watchdog_process_starts_total{reason="upstream"} 1');
   });
 });
+
+/**
+ * POSTs `pieces` with `gapMs` between them under a Content-Length of `length`; a length above the
+ * pieces' total leaves the body unfinished. Resolves with the answer.
+ */
+function postInPieces(
+  url: string,
+  pieces: string[],
+  length: number,
+  gapMs: number,
+  timeout?: string,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { "content-length": String(length) };
+    if (timeout) headers["x-timeout"] = timeout;
+    const req = request(url, { method: "POST", headers, agent: false }, (res) => {
+      let body = "";
+      res.on("data", (c: Buffer) => (body += c.toString()));
+      res.on("end", () => {
+        req.destroy();
+        resolve({ status: res.statusCode ?? 0, body });
+      });
+    }).on("error", reject);
+    void (async () => {
+      for (const piece of pieces) {
+        req.write(piece);
+        await new Promise((r) => setTimeout(r, gapMs));
+      }
+    })();
+  });
+}
 
 /** GET with exact headers, returning the raw response headers and body. */
 function rawGet(

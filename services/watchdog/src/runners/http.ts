@@ -65,6 +65,9 @@ export function createHttpRunner(opts: HttpRunnerOptions): ModeRunner {
   };
 }
 
+/** Bodies up to this size (by Content-Length) are read whole and sent as one buffer. */
+const SMALL_BODY_BYTES = 16 * 1024;
+
 /** Where calls go. */
 interface Target {
   pool: Pool;
@@ -83,6 +86,8 @@ class ProxyCall implements Dispatcher.DispatchHandler {
   #retried = false;
   #answered = false;
   #resume: (() => void) | undefined;
+  /** The body of a small request, read whole before it is sent (kept for a resend). */
+  #small: Buffer[] | undefined;
 
   constructor(
     private readonly target: Target,
@@ -102,16 +107,36 @@ class ProxyCall implements Dispatcher.DispatchHandler {
   #send(): void {
     const { req } = this;
     const raw = req.rawHeaders;
-    const hasBody =
-      rawHeader(raw, "content-length") !== undefined ||
-      rawHeader(raw, "transfer-encoding") !== undefined;
+    const length = rawHeader(raw, "content-length");
+    const chunked = rawHeader(raw, "transfer-encoding") !== undefined;
+    // A small body of known length (nearly always here already, in the request's first packet)
+    // goes as one buffer: undici then writes head and body in one syscall instead of streaming.
+    if (!chunked && length !== undefined && Number(length) <= SMALL_BODY_BYTES && !this.#small) {
+      this.#small = [];
+      req.on("data", (c: Buffer) => this.#small?.push(c));
+      req.once("end", () => {
+        // Answered meanwhile (timed out, or the client went away): nothing to send.
+        if (!this.res.writableEnded && !this.res.destroyed) this.#dispatch(this.#smallBody());
+      });
+      return;
+    }
+    this.#dispatch(this.#small ? this.#smallBody() : length !== undefined || chunked ? req : null);
+  }
+
+  #smallBody(): Buffer {
+    const parts = this.#small ?? [];
+    return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+  }
+
+  #dispatch(body: IncomingMessage | Buffer | null): void {
+    const { req } = this;
     try {
       this.target.pool.dispatch(
         {
           method: req.method ?? "GET",
           path: this.target.prefix + (req.url ?? "/"),
-          headers: forwardHeaders(raw, true),
-          body: hasBody ? req : null,
+          headers: forwardHeaders(req.rawHeaders, true),
+          body,
         },
         this,
       );
