@@ -20,17 +20,19 @@ interface SinkStats {
 }
 
 /** The Ferry processes of one run, started in two steps. */
-interface Ferry {
+export interface Ferry {
   targets: Target[];
   gateway: Target;
   sink: Target;
+  /** The watchdog in front of the upstream. */
   fn: Target;
+  upstream: Target;
   common: Record<string, string>;
   profile: string[];
 }
 
 /** The function behind a watchdog, the callback sink and the gateway, each its own process. */
-async function startFront(
+export async function startFront(
   natsUrl: string,
   redisUrl: string,
   profileDir: string | undefined,
@@ -81,7 +83,7 @@ async function startFront(
         profile,
       ),
     );
-    return { targets: [gateway, sink, fn, upstream], gateway, sink, fn, common, profile };
+    return { targets: [gateway, sink, fn, upstream], gateway, sink, fn, upstream, common, profile };
   } catch (err) {
     for (const t of started) await t.stop();
     throw err;
@@ -89,7 +91,7 @@ async function startFront(
 }
 
 /** Starts the queue-worker and the callbacks service. */
-async function startBack(ferry: Ferry): Promise<void> {
+export async function startBack(ferry: Ferry): Promise<{ worker: Target; callbacks: Target }> {
   const worker = await startTarget(
     "services/queue-worker/src/main.ts",
     { ...ferry.common, MAX_INFLIGHT: "256" },
@@ -105,6 +107,7 @@ async function startBack(ferry: Ferry): Promise<void> {
     ferry.profile,
   );
   ferry.targets.unshift(callbacks, worker);
+  return { worker, callbacks };
 }
 
 async function sinkStats(sink: Target): Promise<SinkStats> {

@@ -2,14 +2,13 @@
 // the end-to-end throughput goes. Every process runs as it is deployed (its own entry).
 //   node --import tsx --conditions=@ferry/source loadtests/bench/src/tools/cpu-per-call.ts [calls]
 import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import autocannon from "autocannon";
 import { connect } from "@nats-io/transport-node";
 import { createLogger, sleep } from "@ferry/runtime";
 import { openFunctionRegistry } from "@ferry/jetstream";
 import { startNats, startRedis } from "@ferry/testkit";
-import { startTarget, type Target } from "../procs.js";
+import { startBack, startFront } from "../scenarios/ferry.js";
 
 const calls = Number(process.argv[2] ?? 6000);
 
@@ -27,61 +26,26 @@ function listenerPid(port: number): number {
 
 const nats = await startNats();
 const redis = await startRedis();
-const common = {
-  NATS_URL: nats.url,
-  REDIS_URL: redis.url,
-  LOG_LEVEL: "warn",
-  CALLBACK_ALLOWLIST: "127.0.0.1",
-};
-const upstream = await startTarget("loadtests/bench/src/targets/upstream.ts");
-const fn = await startTarget(
-  "services/watchdog/src/main.ts",
-  {
-    mode: "http",
-    fprocess: "sleep 86400",
-    upstream_url: upstream.url,
-    metrics_port: "0",
-    suppress_lock: "true",
-    healthcheck_interval: "0s",
-  },
-  "watchdog ready",
-  "port",
-);
-const sink = await startTarget("loadtests/callback-sink/src/main.ts", {}, "callback sink on");
-const gateway = await startTarget(
-  "services/gateway/src/main.ts",
-  { ...common, AUTH_TOKENS: randomBytes(16).toString("hex") },
-  { path: "/readyz" },
-  "PORT",
-);
+const ferry = await startFront(nats.url, redis.url, undefined);
 const nc = await connect({ servers: nats.url });
 const registry = await openFunctionRegistry(nc, {
   logger: createLogger({ name: "cpu", level: "silent" }),
 });
-await registry.put({ name: "bench", url: fn.url });
+await registry.put({ name: "bench", url: ferry.fn.url });
+await registry.close();
 await sleep(1000);
 
 // The backlog first, then the workers: the drain is what is measured.
 await autocannon({
-  url: `${gateway.url}/async-function/bench`,
+  url: `${ferry.gateway.url}/async-function/bench`,
   method: "POST",
   body: "x".repeat(1024),
-  headers: { "content-type": "text/plain", "x-callback-url": `${sink.url}/cb` },
+  headers: { "content-type": "text/plain", "x-callback-url": `${ferry.sink.url}/cb` },
   connections: 50,
   amount: calls,
 });
-const worker = await startTarget(
-  "services/queue-worker/src/main.ts",
-  { ...common, MAX_INFLIGHT: "256" },
-  { path: "/readyz" },
-  "HEALTH_PORT",
-);
-const callbacks = await startTarget(
-  "services/callbacks/src/main.ts",
-  { ...common, CONCURRENCY: "256" },
-  { path: "/readyz" },
-  "HEALTH_PORT",
-);
+const { worker, callbacks } = await startBack(ferry);
+const { fn, upstream, sink } = ferry;
 const pids: Record<string, number> = {
   worker: worker.proc.child.pid ?? 0,
   callbacks: callbacks.proc.child.pid ?? 0,
@@ -110,8 +74,7 @@ const rate = Math.round(seen / ((lastChange - t0) / 1000));
 process.stdout.write(`${"total".padEnd(13)} ${String(total).padStart(5)} µs/call; `);
 process.stdout.write(`${seen}/${calls} callbacks at ${rate}/s\n`);
 
-const targets: Target[] = [worker, callbacks, gateway, sink, fn, upstream];
-for (const t of targets) await t.stop();
+for (const t of ferry.targets) await t.stop();
 await nc.close();
 await Promise.all([nats.stop(), redis.stop()]);
 process.exit(0);
