@@ -52,7 +52,9 @@ export function program(io: Io = processIo()): Command {
         try {
           // /system, /ui and /metrics need this credential; made once, kept in the data dir.
           const cred = await localCredential(opts.dataDir);
-          let signing: LocalSecret | undefined;
+          // Callbacks are signed: with the given secrets, else with a local one kept beside it.
+          const given = process.env.CALLBACK_SIGNING_SECRETS;
+          const signing = given ? undefined : await localSigningSecret(opts.dataDir);
           const running = await up({
             ...opts,
             gatewaySecurity: {
@@ -66,10 +68,7 @@ export function program(io: Io = processIo()): Command {
             ...(process.env.CALLBACK_ALLOWLIST
               ? { callbackAllowlist: list(process.env.CALLBACK_ALLOWLIST) }
               : {}),
-            // Callbacks are signed: with the given secrets, else with a local one kept beside the token.
-            signingSecrets: process.env.CALLBACK_SIGNING_SECRETS
-              ? list(process.env.CALLBACK_SIGNING_SECRETS)
-              : [(signing = await localSigningSecret(opts.dataDir)).value],
+            signingSecrets: signing ? [signing.value] : list(given ?? ""),
           });
           const url = running.stack.gatewayUrl.replace(
             "127.0.0.1",
