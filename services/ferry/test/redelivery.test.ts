@@ -1,7 +1,10 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { Streams, callKey, invokeSubject, queueConsumerName } from "@ferry/contracts";
 import { createLogger } from "@ferry/runtime";
 import {
   spawnTs,
@@ -93,6 +96,64 @@ describe("redelivery", () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(sink.requests.filter((r) => r.headers["x-call-id"] === callId)).toHaveLength(1);
     await second.kill("SIGTERM");
+  });
+
+  test("lost ack - a call delivered again after its outcome and callback were stored is acked, not run again", async () => {
+    const front = await startStack({
+      natsUrl: nats.url,
+      redisUrl: redis.url,
+      logger,
+      port: 0,
+      worker: false,
+      callbackAllowlist: ["127.0.0.1"],
+    });
+    stacks.push(front);
+    await front.registry.put({ name: "once", url: `${sink.url}/fn-once` });
+    const res = await fetch(`${front.gatewayUrl}/async-function/once`, {
+      method: "POST",
+      headers: { "x-callback-url": `${sink.url}/cb-once` },
+      body: "only once",
+    });
+    expect(res.status).toBe(202);
+    const callId = res.headers.get("x-call-id") ?? "";
+    // The call as stored, before any worker took it: what a redelivery hands a worker again.
+    const jsm = await jetstreamManager(front.nc);
+    const stored = await jsm.streams.getMessage(Streams.Invoke, {
+      last_by_subj: invokeSubject("default", "once"),
+    });
+    expect(stored?.header.get("Ferry-Call-Id")).toBe(callId);
+
+    const back = await startStack({
+      natsUrl: nats.url,
+      redisUrl: redis.url,
+      logger,
+      port: 0,
+      callbacks: false,
+      callbackAllowlist: ["127.0.0.1"],
+    });
+    stacks.push(back);
+    await sink.waitFor(1, { filter: (r) => r.url === "/cb-once" });
+    const client = new Redis(redis.url);
+    await eventually(async () => (await client.hget(callKey(callId), "callbackQueued")) === "0");
+
+    // The same call again, as if the first ack had been lost (a new message id, so that
+    // JetStream's duplicate window does not drop it).
+    stored!.header.set("Nats-Msg-Id", `${callId}-again`);
+    await jetstream(front.nc).publish(invokeSubject("default", "once"), stored!.data, {
+      headers: stored!.header,
+    });
+    await eventually(async () => {
+      const info = await jsm.consumers.info(Streams.Invoke, queueConsumerName("default"));
+      return info.num_pending === 0 && info.num_ack_pending === 0;
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sink.requests.filter((r) => r.url.startsWith("/fn-once"))).toHaveLength(1);
+    expect(sink.requests.filter((r) => r.url === "/cb-once")).toHaveLength(1);
+    // The status record holds its own fields only.
+    expect(Object.keys(await client.hgetall(callKey(callId)))).not.toContain("0");
+    await client.quit();
+    await back.stop();
+    stacks.splice(stacks.indexOf(back), 1);
   });
 
   test("two gateways and two workers on one NATS - each call runs exactly once", async () => {

@@ -246,7 +246,9 @@ export class OutcomeRecorder {
       .hincrby(stats, `dur:${inv.function}:${latencyBucket(out.durationMs)}`, 1)
       .expire(stats, STATS_TTL_SECONDS);
     const added = inv.callbackUrl ? this.addCallback(tx, inv, out) : undefined;
-    if (inv.callbackUrl && after.length === 0) tx.hset(key, "callbackQueued", run);
+    // Object form: the queue's client wraps MULTI so that hset takes (key, fields) only; a
+    // (key, field, value) call there would write the field name's letters as fields 0, 1, 2…
+    if (inv.callbackUrl && after.length === 0) tx.hset(key, { callbackQueued: run });
     const results = await tx.exec();
     const failed = results?.find(([err]: [Error | null, unknown]) => err !== null);
     if (!results || failed) throw failed?.[0] ?? new Error("the outcome transaction was discarded");
@@ -254,7 +256,7 @@ export class OutcomeRecorder {
     if (after.length === 0) return;
     for (const a of after) await a.run(inv, out);
     // Only now is the call settled: a worker that dies before this line leaves it to run again.
-    if (inv.callbackUrl) await this.redis.hset(key, "callbackQueued", run);
+    if (inv.callbackUrl) await this.redis.hset(key, { callbackQueued: run });
   }
 
   /** Adds the callback job to the transaction `tx`; resolves (after exec) with its id. */
