@@ -90,15 +90,25 @@ export function createWatchdog(config: WatchdogConfig, deps: WatchdogDeps): Watc
   return {
     async start() {
       const { metrics_port: metricsPortWanted } = config;
+      const reserved = reservedPorts(config);
       if (metricsPortWanted !== null) {
         const ready = () => accepting;
-        metricsServer = await startHealthServer({
-          port: metricsPortWanted,
-          ready,
-          registries: [registry],
-        });
+        const start = () =>
+          startHealthServer({ port: metricsPortWanted, ready, registries: [registry] });
+        metricsServer = await start();
+        // Port 0 may be handed the function's port before the function listens on it (its
+        // caller picked that port free a moment ago): readiness would then reach this server.
+        while (metricsPortWanted === 0 && reserved.has(metricsServer.port)) {
+          const taken = metricsServer;
+          metricsServer = await start();
+          await taken.close();
+        }
       }
       await listen(calls.server, config.port);
+      while (config.port === 0 && reserved.has((calls.server.address() as AddressInfo).port)) {
+        await new Promise((resolve) => calls.server.close(resolve));
+        await listen(calls.server, 0);
+      }
       const port = (calls.server.address() as AddressInfo).port;
       try {
         await runner.start();
@@ -120,6 +130,13 @@ export function createWatchdog(config: WatchdogConfig, deps: WatchdogDeps): Watc
       for (const proc of live) proc.kill("SIGKILL");
     },
   };
+}
+
+/** Ports the watchdog must not take for itself: its function's, in http mode. */
+function reservedPorts(config: WatchdogConfig): Set<number> {
+  if (config.mode !== "http" || !config.upstream_url) return new Set();
+  const url = new URL(config.upstream_url);
+  return new Set([Number(url.port || 80)]);
 }
 
 const NEWLINE = Buffer.from("\n");
