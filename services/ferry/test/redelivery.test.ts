@@ -15,7 +15,13 @@ import {
   type ServerHandle,
   type TsProcess,
 } from "@ferry/testkit";
-import { startReplica, startStack, type Replica, type Stack } from "../src/index.js";
+import {
+  startReplica,
+  startStack,
+  type Replica,
+  type Stack,
+  type StackOptions,
+} from "../src/index.js";
 import { FIXTURES, eventually, recorderSpec, runsById } from "./helpers.js";
 
 const logger = createLogger({ name: "test", level: "silent" });
@@ -56,17 +62,23 @@ function spawnWorker(): TsProcess {
   return worker;
 }
 
+/** A stack on this file's servers (callbacks to the sink allowed), tracked for clean-up. */
+async function stackWith(opts: Partial<StackOptions> = {}): Promise<Stack> {
+  const stack = await startStack({
+    natsUrl: nats.url,
+    redisUrl: redis.url,
+    logger,
+    port: 0,
+    callbackAllowlist: ["127.0.0.1"],
+    ...opts,
+  });
+  stacks.push(stack);
+  return stack;
+}
+
 describe("redelivery", () => {
   test("worker killed - a call received but not acked is redelivered and its callback arrives once", async () => {
-    const stack = await startStack({
-      natsUrl: nats.url,
-      redisUrl: redis.url,
-      logger,
-      port: 0,
-      worker: false,
-      callbackAllowlist: ["127.0.0.1"],
-    });
-    stacks.push(stack);
+    const stack = await stackWith({ worker: false });
     // The spec carries the replica's URL: the worker runs in another process.
     await stack.registry.put({
       ...recorderSpec("slow", join(dir, "runs.log")),
@@ -99,15 +111,7 @@ describe("redelivery", () => {
   });
 
   test("lost ack - a call delivered again after its outcome and callback were stored is acked, not run again", async () => {
-    const front = await startStack({
-      natsUrl: nats.url,
-      redisUrl: redis.url,
-      logger,
-      port: 0,
-      worker: false,
-      callbackAllowlist: ["127.0.0.1"],
-    });
-    stacks.push(front);
+    const front = await stackWith({ worker: false });
     await front.registry.put({ name: "once", url: `${sink.url}/fn-once` });
     const res = await fetch(`${front.gatewayUrl}/async-function/once`, {
       method: "POST",
@@ -123,15 +127,7 @@ describe("redelivery", () => {
     });
     expect(stored?.header.get("Ferry-Call-Id")).toBe(callId);
 
-    const back = await startStack({
-      natsUrl: nats.url,
-      redisUrl: redis.url,
-      logger,
-      port: 0,
-      callbacks: false,
-      callbackAllowlist: ["127.0.0.1"],
-    });
-    stacks.push(back);
+    const back = await stackWith({ callbacks: false });
     await sink.waitFor(1, { filter: (r) => r.url === "/cb-once" });
     const client = new Redis(redis.url);
     await eventually(async () => (await client.hget(callKey(callId), "callbackQueued")) === "0");
@@ -160,10 +156,8 @@ describe("redelivery", () => {
     const log = join(dir, "pair.log");
     const pairReplica = await startReplica(recorderSpec("pair", log), FIXTURES, logger);
     const spec = { ...recorderSpec("pair", log), watchdog: undefined, url: pairReplica.url };
-    const common = { redisUrl: redis.url, logger, port: 0, callbackAllowlist: ["127.0.0.1"] };
-    const a = await startStack({ natsUrl: nats.url, ...common });
-    const b = await startStack({ natsUrl: nats.url, ...common });
-    stacks.push(a, b);
+    const a = await stackWith();
+    const b = await stackWith();
     await a.registry.put(spec);
     await eventually(() => b.registry.get("pair") !== undefined);
 
