@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { readFileSync } from "node:fs";
-import { ConfigError, Duration, Port, parseEnv } from "@ferry/runtime";
+import { ConfigError, Duration, Port, createAddressPolicy, parseEnv } from "@ferry/runtime";
+import type { DeliveryOptions } from "./deliver.js";
 
 const WHSEC = /^whsec_[A-Za-z0-9+/=]+$/;
 
@@ -11,12 +12,11 @@ const list = z.string().transform((s) =>
     .filter(Boolean),
 );
 
-/** Callbacks service configuration, read from environment variables. */
-export const CallbacksConfig = z.object({
-  /** Redis URL of the callback queue and call status. */
-  REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
-  /** Deliveries in flight at once. */
-  CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(50),
+/**
+ * How callbacks are delivered: read by the callbacks service and by the queue-worker, which makes
+ * the first attempt itself. Both must be given the same values.
+ */
+export const CallbackDeliveryConfig = z.object({
   /** Timeout of one delivery attempt. */
   CALLBACK_TIMEOUT: Duration.default(10_000),
   /** Delivery attempts in all, the first included. */
@@ -33,6 +33,15 @@ export const CallbacksConfig = z.object({
   CALLBACK_SIGNING_SECRETS_FILE: z.string().optional(),
   /** Hosts, addresses and CIDRs callbacks may reach although private or loopback. */
   CALLBACK_ALLOWLIST: list.default([]),
+});
+export type CallbackDeliveryConfig = z.infer<typeof CallbackDeliveryConfig>;
+
+/** Callbacks service configuration, read from environment variables. */
+export const CallbacksConfig = CallbackDeliveryConfig.extend({
+  /** Redis URL of the callback queue and call status. */
+  REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
+  /** Deliveries in flight at once. */
+  CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(50),
   /** Port of /healthz, /readyz and /metrics. */
   HEALTH_PORT: Port.default(8083),
   /** pino log level. */
@@ -49,7 +58,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CallbacksConfi
  * The signing secrets: CALLBACK_SIGNING_SECRETS and the lines of CALLBACK_SIGNING_SECRETS_FILE.
  * Errors name the variable and the line, never a secret.
  */
-export function signingSecretsOf(cfg: CallbacksConfig): string[] {
+export function signingSecretsOf(cfg: CallbackDeliveryConfig): string[] {
   const path = cfg.CALLBACK_SIGNING_SECRETS_FILE;
   if (path === undefined) return cfg.CALLBACK_SIGNING_SECRETS;
   let text: string;
@@ -73,4 +82,18 @@ export function signingSecretsOf(cfg: CallbacksConfig): string[] {
     secrets.push(line);
   });
   return [...cfg.CALLBACK_SIGNING_SECRETS, ...secrets];
+}
+
+/** The delivery options of a configuration (reads the secrets file: may throw a ConfigError). */
+export function deliveryOptionsOf(cfg: CallbackDeliveryConfig): DeliveryOptions {
+  return {
+    timeoutMs: cfg.CALLBACK_TIMEOUT,
+    retry: {
+      attempts: cfg.CALLBACK_ATTEMPTS,
+      baseDelayMs: cfg.CALLBACK_BACKOFF,
+      maxDelayMs: cfg.CALLBACK_BACKOFF_MAX,
+    },
+    signingSecrets: signingSecretsOf(cfg),
+    addressPolicy: createAddressPolicy(cfg.CALLBACK_ALLOWLIST),
+  };
 }

@@ -15,7 +15,29 @@ import {
   parseRetryAfter,
   type RetryPolicy,
 } from "./retry.js";
-import type { Signer } from "./signing.js";
+import { createSigner, type Signer } from "./signing.js";
+
+/** How callbacks are delivered: the callbacks service and the queue-worker's first attempt. */
+export interface DeliveryOptions {
+  /** Timeout of one attempt, connect to last byte. Default 10 s. */
+  timeoutMs?: number;
+  /** Attempts and backoff. Default 10 attempts over about an hour. */
+  retry?: RetryPolicy;
+  /** `whsec_` secrets; each attempt carries one signature per secret. None: unsigned. */
+  signingSecrets?: readonly string[];
+  /** Which addresses callbacks may reach. Default: public addresses only. */
+  addressPolicy?: AddressPolicy;
+}
+
+/** One callback to send: a callback job's fields, with the body as bytes. */
+export type Callback = Omit<CallbackJob, "body" | "attemptsBefore" | "failedBefore"> & {
+  body: Uint8Array;
+};
+
+/** The callback a queued job stands for. */
+export function callbackOf(job: CallbackJob): Callback {
+  return { ...job, body: Buffer.from(job.body, "base64") };
+}
 
 /** Options of {@link CallbackSender}. */
 export interface SenderOptions {
@@ -29,12 +51,33 @@ export interface SenderOptions {
   retry?: RetryPolicy;
 }
 
+/** The callback's address is one the address policy blocks: no attempt can succeed. */
+export class RefusedCallbackError extends UnrecoverableError {
+  // BullMQ and the worker's failure handler know an unrecoverable error by its name.
+  override name = "UnrecoverableError";
+}
+
 /** POSTs one result to its callback URL with the OpenFaaS and Standard Webhooks headers. */
 export class CallbackSender {
   readonly #agent: Dispatcher;
   readonly #timeoutMs: number;
   readonly #signer: Signer | undefined;
   readonly #retry: RetryPolicy;
+
+  /** A sender with the given delivery options. */
+  static of(opts: DeliveryOptions): CallbackSender {
+    return new CallbackSender({
+      timeoutMs: opts.timeoutMs ?? 10_000,
+      retry: opts.retry ?? DEFAULT_RETRY_POLICY,
+      signer: createSigner(opts.signingSecrets ?? []),
+      ...(opts.addressPolicy ? { policy: opts.addressPolicy } : {}),
+    });
+  }
+
+  /** The attempts and backoff this sender works to. */
+  get retry(): RetryPolicy {
+    return this.#retry;
+  }
 
   constructor(opts: SenderOptions = {}) {
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
@@ -49,7 +92,7 @@ export class CallbackSender {
    * {@link RetryableDeliveryError} on network errors, 408, 429 and 5xx while attempts remain,
    * and `UnrecoverableError` on 410, other statuses, blocked addresses or the last attempt.
    */
-  async send(job: CallbackJob, attempt: number): Promise<number> {
+  async send(job: Callback, attempt: number): Promise<number> {
     try {
       return await this.#attempt(job, attempt);
     } catch (err) {
@@ -60,9 +103,9 @@ export class CallbackSender {
     }
   }
 
-  async #attempt(job: CallbackJob, attempt: number): Promise<number> {
+  async #attempt(job: Callback, attempt: number): Promise<number> {
     const url = new URL(job.url);
-    const body = Buffer.from(job.body, "base64");
+    const { body } = job;
     let res: Dispatcher.ResponseData;
     try {
       res = await this.#agent.request({
@@ -80,7 +123,7 @@ export class CallbackSender {
       await res.body.dump();
     } catch (err) {
       const reason = describe(err);
-      if (isBlocked(err)) throw new UnrecoverableError(`callback refused: ${reason}`);
+      if (isBlocked(err)) throw new RefusedCallbackError(`callback refused: ${reason}`);
       throw new RetryableDeliveryError(`callback to ${url.origin} failed: ${reason}`, undefined, {
         cause: err,
       });
@@ -104,7 +147,7 @@ export class CallbackSender {
 }
 
 /** Only Ferry's own headers: caller credentials (Authorization, cookies) never reach receivers. */
-function headersFor(job: CallbackJob, attempt: number): Record<string, string> {
+function headersFor(job: Callback, attempt: number): Record<string, string> {
   const headers: Record<string, string> = {
     "content-type": job.contentType ?? "application/octet-stream",
     [HttpHeaders.CallId]: job.callId,

@@ -1,6 +1,13 @@
 export { createCallbackWorker } from "./worker.js";
-export { CallbackSender, DeliveryError } from "./deliver.js";
-export { CallbacksConfig, loadConfig, signingSecretsOf } from "./config.js";
+export { CallbackSender, DeliveryError, RefusedCallbackError, callbackOf } from "./deliver.js";
+export { CallbackDelivery, callbackStateRecorder } from "./delivery.js";
+export {
+  CallbackDeliveryConfig,
+  CallbacksConfig,
+  deliveryOptionsOf,
+  loadConfig,
+  signingSecretsOf,
+} from "./config.js";
 export {
   DEFAULT_RETRY_POLICY,
   RetryableDeliveryError,
@@ -9,6 +16,7 @@ export {
 } from "./retry.js";
 export { createSigner } from "./signing.js";
 export type { CallbackWorker, CallbackWorkerOptions } from "./worker.js";
-export type { SenderOptions } from "./deliver.js";
+export type { Callback, DeliveryOptions, SenderOptions } from "./deliver.js";
+export type { AttemptResult, CallbackStateRecorder, DeliveryOutcome } from "./delivery.js";
 export type { RetryPolicy } from "./retry.js";
 export type { Signer } from "./signing.js";

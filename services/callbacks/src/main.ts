@@ -1,18 +1,17 @@
 import { Redis } from "ioredis";
 import {
   configOrExit,
-  createAddressPolicy,
   createLogger,
   createRegistry,
   onShutdown,
   startHealthServer,
 } from "@ferry/runtime";
 import { startSdk } from "@ferry/runtime/otel";
-import { loadConfig, signingSecretsOf } from "./config.js";
+import { deliveryOptionsOf, loadConfig } from "./config.js";
 import { createCallbackWorker } from "./worker.js";
 
 const cfg = configOrExit("callbacks", () => loadConfig());
-const signingSecrets = configOrExit("callbacks", () => signingSecretsOf(cfg));
+const delivery = configOrExit("callbacks", () => deliveryOptionsOf(cfg));
 const logger = createLogger({ name: "callbacks", level: cfg.LOG_LEVEL });
 const otel = await startSdk("callbacks");
 const redis = new Redis(cfg.REDIS_URL, { maxRetriesPerRequest: null });
@@ -23,14 +22,7 @@ const worker = createCallbackWorker({
   bullRedis,
   logger,
   concurrency: cfg.CONCURRENCY,
-  timeoutMs: cfg.CALLBACK_TIMEOUT,
-  retry: {
-    attempts: cfg.CALLBACK_ATTEMPTS,
-    baseDelayMs: cfg.CALLBACK_BACKOFF,
-    maxDelayMs: cfg.CALLBACK_BACKOFF_MAX,
-  },
-  signingSecrets,
-  addressPolicy: createAddressPolicy(cfg.CALLBACK_ALLOWLIST),
+  ...delivery,
   metricsRegistry,
 });
 let stopping = false;

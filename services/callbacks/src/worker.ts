@@ -1,23 +1,14 @@
-import { Worker, type Job } from "bullmq";
+import { UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
-import { Counter, Histogram, type Registry } from "prom-client";
-import {
-  CALLBACK_QUEUE,
-  CallbackState,
-  callKey,
-  timelineKey,
-  type CallbackJob,
-  type TimelineEntry,
-} from "@ferry/contracts";
-import { DURATION_BUCKETS, createRegistry, type AddressPolicy } from "@ferry/runtime";
-import { SpanKind, extractTrace, traceIdOf, withSpan } from "@ferry/runtime";
-import { CallbackSender } from "./deliver.js";
-import { DEFAULT_RETRY_POLICY, backoffDelay, type RetryPolicy } from "./retry.js";
-import { createSigner } from "./signing.js";
+import type { Registry } from "prom-client";
+import { CALLBACK_QUEUE, CallbackState, type CallbackJob } from "@ferry/contracts";
+import { extractTrace, traceIdOf } from "@ferry/runtime";
+import { callbackOf, type DeliveryOptions } from "./deliver.js";
+import { CallbackDelivery, callbackStateRecorder } from "./delivery.js";
 
 /** Options of {@link createCallbackWorker}. */
-export interface CallbackWorkerOptions {
+export interface CallbackWorkerOptions extends DeliveryOptions {
   /** Redis for BullMQ (needs `maxRetriesPerRequest: null`). */
   bullRedis: Redis;
   /** Redis for call status. */
@@ -25,14 +16,6 @@ export interface CallbackWorkerOptions {
   logger: Logger;
   /** Deliveries in flight at once. Default 50. */
   concurrency?: number;
-  /** Timeout of one delivery attempt. Default 10 s. */
-  timeoutMs?: number;
-  /** Attempts and backoff. Default 10 attempts over about an hour. */
-  retry?: RetryPolicy;
-  /** `whsec_` secrets; each attempt carries one signature per secret. None: unsigned. */
-  signingSecrets?: readonly string[];
-  /** Which addresses callbacks may reach. Default: public addresses only. */
-  addressPolicy?: AddressPolicy;
   metricsRegistry?: Registry;
 }
 
@@ -42,87 +25,34 @@ export interface CallbackWorker {
   stop(): Promise<void>;
 }
 
-/**
- * Writes delivery state into a call's status, only while the status exists: a delivery that
- * outlives the status TTL must not leave a record without one. The same script appends the
- * attempt to the call's timeline (the dashboard), living as long as the status.
- */
-const CALLBACK_STATE_SCRIPT = `
-local ttl = redis.call('TTL', KEYS[1])
-if ttl == -2 then return 0 end
-redis.call('RPUSH', KEYS[2], ARGV[1])
-if ttl > 0 then redis.call('EXPIRE', KEYS[2], ttl) end
-return redis.call('HSET', KEYS[1], unpack(ARGV, 2))`;
-
-function recorder(
-  redis: Redis,
-): (
-  callId: string,
-  fields: Record<string, string | number>,
-  entry: TimelineEntry,
-) => Promise<unknown> {
-  if (!("ferryCallbackState" in redis)) {
-    redis.defineCommand("ferryCallbackState", { numberOfKeys: 2, lua: CALLBACK_STATE_SCRIPT });
-  }
-  const r = redis as Redis & {
-    ferryCallbackState(key: string, timeline: string, ...a: string[]): Promise<number>;
-  };
-  return (callId, fields, entry) =>
-    r.ferryCallbackState(
-      callKey(callId),
-      timelineKey(callId),
-      JSON.stringify(entry),
-      ...Object.entries(fields).flat().map(String),
-    );
+/** Attempts made before the job was queued (by the queue-worker). */
+function before(job: Job<CallbackJob> | { data: CallbackJob } | undefined): number {
+  return job?.data.attemptsBefore ?? 0;
 }
 
 /** Consumes `ferry-callbacks` and delivers each result; the call's status records the outcome. */
 export function createCallbackWorker(opts: CallbackWorkerOptions): CallbackWorker {
   const log = opts.logger.child({ component: "callbacks" });
-  const retry = opts.retry ?? DEFAULT_RETRY_POLICY;
-  const sender = new CallbackSender({
-    timeoutMs: opts.timeoutMs ?? 10_000,
-    retry,
-    signer: createSigner(opts.signingSecrets ?? []),
-    ...(opts.addressPolicy ? { policy: opts.addressPolicy } : {}),
-  });
-  const registers = [opts.metricsRegistry ?? createRegistry()];
-  const deliveries = new Counter({
-    name: "callback_deliveries_total",
-    help: "Callback delivery attempts, by outcome",
-    labelNames: ["outcome"],
-    registers,
-  });
-  const attemptSeconds = new Histogram({
-    name: "callback_attempt_seconds",
-    help: "Time one callback attempt took, whatever its outcome",
-    buckets: DURATION_BUCKETS,
-    registers,
-  });
-  const record = recorder(opts.redis);
+  const delivery = new CallbackDelivery(opts);
+  const record = callbackStateRecorder(opts.redis);
 
   const worker = new Worker<CallbackJob>(
     CALLBACK_QUEUE,
     async (job: Job<CallbackJob>) => {
-      const attempt = job.attemptsMade + 1;
-      const timer = attemptSeconds.startTimer();
-      const span = {
-        parent: extractTrace(job.data),
-        kind: SpanKind.CLIENT,
-        attributes: { "ferry.call_id": job.data.callId, "ferry.callback_attempt": attempt },
-      };
-      const status = await withSpan("callback delivery", span, () =>
-        sender.send(job.data, attempt),
-      ).finally(() => timer());
+      // The queue-worker's attempt ended delivery for good: failed at once, to be listed.
+      if (job.data.failedBefore) throw new UnrecoverableError(job.data.failedBefore);
+      const attempt = job.attemptsMade + 1 + before(job);
+      const result = await delivery.attempt(callbackOf(job.data), attempt, extractTrace(job.data));
+      if (!result.ok) throw result.error;
       await record(
         job.data.callId,
         { callbackState: CallbackState.Delivered, callbackAttempts: attempt },
-        { t: Date.now(), e: "callback", n: attempt, status: "delivered", code: status },
+        { t: Date.now(), e: "callback", n: attempt, status: "delivered", code: result.status },
       );
-      deliveries.inc({ outcome: "delivered" });
+      delivery.count("delivered");
       // Deliveries are the bulk of the traffic: logged at debug, as the worker logs successes.
       if (log.isLevelEnabled("debug")) {
-        log.debug({ ...logFields(job.data), attempt, status }, "callback delivered");
+        log.debug({ ...logFields(job.data), attempt, status: result.status }, "callback delivered");
       }
     },
     {
@@ -130,19 +60,19 @@ export function createCallbackWorker(opts: CallbackWorkerOptions): CallbackWorke
       concurrency: opts.concurrency ?? 50,
       settings: {
         // Retry-After wins over the schedule, within the longest wait the policy allows.
-        backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) => {
+        backoffStrategy: (attemptsMade: number, _type?: string, err?: Error, job?) => {
           const asked = (err as { retryAfterMs?: number } | undefined)?.retryAfterMs;
-          if (asked !== undefined) return Math.min(asked, retry.maxDelayMs);
-          return backoffDelay(attemptsMade, retry);
+          return delivery.waitAfter(attemptsMade + before(job as Job<CallbackJob>), asked);
         },
       },
     },
   );
   worker.on("failed", (job, err) => {
     if (!job) return;
-    const attempts = job.attemptsMade;
+    // A job failed at once for the queue-worker's attempt made no attempt of its own.
+    const attempts = before(job) + (job.data.failedBefore ? 0 : job.attemptsMade);
     const final = err.name === "UnrecoverableError" || attempts >= (job.opts.attempts ?? 1);
-    deliveries.inc({ outcome: final ? "failed" : "retry" });
+    delivery.count(final ? "failed" : "retry");
     const ctx = { ...logFields(job.data), attempt: attempts };
     if (final) log.warn({ ...ctx, err: err.message }, "callback delivery failed for good");
     else log.info({ ...ctx, err: err.message }, "callback delivery failed, will retry");
@@ -169,7 +99,7 @@ export function createCallbackWorker(opts: CallbackWorkerOptions): CallbackWorke
   return {
     async stop() {
       await worker.close();
-      await sender.close();
+      await delivery.close();
     },
   };
 }

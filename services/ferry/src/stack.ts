@@ -16,7 +16,12 @@ import {
 import { createRegistry } from "@ferry/runtime";
 import { createGateway, type Gateway, type GatewayOptions } from "@ferry/gateway";
 import { createQueueWorker, type QueueWorker } from "@ferry/queue-worker";
-import { createCallbackWorker, type CallbackWorker, type RetryPolicy } from "@ferry/callbacks";
+import {
+  createCallbackWorker,
+  type CallbackWorker,
+  type DeliveryOptions,
+  type RetryPolicy,
+} from "@ferry/callbacks";
 import { createProvider, type Provider } from "@ferry/provider";
 import { createAddressPolicy } from "@ferry/runtime";
 import type { Registry } from "@ferry/runtime";
@@ -52,6 +57,11 @@ export interface StackOptions {
   callbackRetry?: RetryPolicy;
   /** Timeout of one callback attempt. Default 10 s. */
   callbackTimeoutMs?: number;
+  /**
+   * The worker makes each callback's first attempt itself (with this timeout, default 2 s), the
+   * callbacks service the later ones; false queues every attempt. Default true.
+   */
+  callbackFirstAttempt?: boolean | { timeoutMs: number };
   /** Seconds call status and results are kept. Default one day. */
   statusTtlSeconds?: number;
   /**
@@ -112,6 +122,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   // 202 for long (the call is durable once JetStream acked it); callers get a 503, not a hang.
   const gatewayRedis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 2_000 });
   const metricsRegistry = createRegistry();
+  const delivery: DeliveryOptions = {
+    addressPolicy: createAddressPolicy(opts.callbackAllowlist ?? []),
+    signingSecrets: opts.signingSecrets ?? [],
+    ...(opts.callbackRetry ? { retry: opts.callbackRetry } : {}),
+    ...(opts.callbackTimeoutMs ? { timeoutMs: opts.callbackTimeoutMs } : {}),
+  };
+  const first = opts.callbackFirstAttempt ?? true;
   const provider = opts.provider
     ? await createProvider({ nc, registry, logger, metricsRegistry, ...opts.provider })
     : undefined;
@@ -148,6 +165,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           endpoints,
           metricsRegistry,
           ...(opts.statusTtlSeconds ? { statusTtlSeconds: opts.statusTtlSeconds } : {}),
+          ...(first
+            ? {
+                firstCallback: {
+                  ...delivery,
+                  ...(typeof first === "object" ? { firstTimeoutMs: first.timeoutMs } : {}),
+                },
+              }
+            : {}),
         });
   const callbacks: CallbackWorker | undefined =
     opts.callbacks === false
@@ -157,10 +182,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           bullRedis,
           logger,
           metricsRegistry,
-          addressPolicy: createAddressPolicy(opts.callbackAllowlist ?? []),
-          signingSecrets: opts.signingSecrets ?? [],
-          ...(opts.callbackRetry ? { retry: opts.callbackRetry } : {}),
-          ...(opts.callbackTimeoutMs ? { timeoutMs: opts.callbackTimeoutMs } : {}),
+          ...delivery,
         });
   const port = await gateway.listen(opts.port, opts.host ?? "127.0.0.1");
   return {

@@ -9,6 +9,7 @@ import { loadFunctionsFile } from "../src/index.js";
 import {
   OPERATOR_SECRETS,
   SERVICE_TARGETS,
+  callbackDeliveryOf,
   hostPort,
   inRepo,
   interpolate,
@@ -105,6 +106,13 @@ describe("docker-compose.yml", () => {
         target.stopDeadlineMs(launchOf(s)),
       );
     }
+  });
+
+  test("compose - the queue-worker and the callbacks service deliver callbacks alike, signed", () => {
+    const worker = callbackDeliveryOf(compose.services["queue-worker"]?.environment ?? {});
+    const callbacks = callbackDeliveryOf(compose.services.callbacks?.environment ?? {});
+    expect(worker).toEqual(callbacks);
+    expect(worker.CALLBACK_SIGNING_SECRETS).toHaveLength(1);
   });
 
   test("compose - services that use NATS wait for the gateway, which provisions the streams", () => {

@@ -6,7 +6,7 @@ import type { z } from "zod";
 import { REPO_ROOT } from "@ferry/testkit";
 import { GatewayConfig } from "@ferry/gateway";
 import { WorkerConfig } from "@ferry/queue-worker";
-import { CallbacksConfig } from "@ferry/callbacks";
+import { CallbackDeliveryConfig, CallbacksConfig } from "@ferry/callbacks";
 import { RouterConfig } from "@ferry/router";
 import { ConnectorEnv, type ConnectorDefinition } from "@ferry/connector-sdk";
 import { cronConnector } from "@ferry/cron-connector";
@@ -217,4 +217,13 @@ export function unknownVars(target: ServiceTarget, launch: Launch): string[] {
   // OTEL_* belong to the OpenTelemetry SDK (started by every entry through startSdk), not to a
   // service's own config schema.
   return Object.keys(launch.env).filter((k) => !known.includes(k) && !k.startsWith("OTEL_"));
+}
+
+/**
+ * The callback delivery settings a queue-worker and a callbacks service would run with. The worker
+ * makes each callback's first attempt and the service the retries: a deployment must give both the
+ * same (the same signing secrets above all).
+ */
+export function callbackDeliveryOf(env: Env): CallbackDeliveryConfig {
+  return CallbackDeliveryConfig.parse(env);
 }

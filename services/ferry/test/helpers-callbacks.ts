@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { FunctionSpec } from "@ferry/contracts";
 import { recorderSpec } from "./helpers.js";
 
@@ -61,4 +61,22 @@ export function chainSpec(
 /** Hex SHA-256 of a buffer: compares large bodies without printing them. */
 export function sha256(data: Uint8Array): string {
   return createHash("sha256").update(data).digest("hex");
+}
+
+/** Whether a callback's Standard Webhooks signature verifies with `secret` (HMAC by hand). */
+export function signatureValid(
+  secret: string,
+  headers: Record<string, unknown>,
+  body: Buffer,
+): boolean {
+  const key = Buffer.from(secret.replace(/^whsec_/, ""), "base64");
+  const signed = `${String(headers["webhook-id"])}.${String(headers["webhook-timestamp"])}.`;
+  const expected = createHmac("sha256", key)
+    .update(Buffer.concat([Buffer.from(signed), body]))
+    .digest();
+  return String(headers["webhook-signature"] ?? "")
+    .split(" ")
+    .filter((s) => s.startsWith("v1,"))
+    .map((s) => Buffer.from(s.slice(3), "base64"))
+    .some((sig) => sig.length === expected.length && timingSafeEqual(sig, expected));
 }

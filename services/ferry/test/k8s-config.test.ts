@@ -9,6 +9,7 @@ import { REPO_ROOT } from "@ferry/testkit";
 import { loadFunctionsFile } from "../src/index.js";
 import {
   OPERATOR_SECRETS,
+  callbackDeliveryOf,
   SERVICE_TARGETS,
   hostPort,
   inRepo,
@@ -126,6 +127,18 @@ function targetOf(
 }
 
 describe("infra/k8s", () => {
+  test("k8s - the queue-worker and the callbacks service deliver callbacks alike, signed", () => {
+    const envOfDeployment = (name: string): Record<string, string> => {
+      const d = ofKind("Deployment").find((m) => m.metadata.name === name);
+      const container = d?.spec.template?.spec.containers[0];
+      expect(container, name).toBeDefined();
+      return envOf(container!);
+    };
+    const worker = callbackDeliveryOf(envOfDeployment("queue-worker"));
+    expect(worker).toEqual(callbackDeliveryOf(envOfDeployment("callbacks")));
+    expect(worker.CALLBACK_SIGNING_SECRETS).toHaveLength(1);
+  });
+
   test("k8s - every workload runs a real entry with known variables, its config's ports and readiness", () => {
     const workloads = [...ofKind("Deployment"), ...ofKind("Job")];
     expect(workloads.map((w) => w.metadata.name).sort()).toEqual(

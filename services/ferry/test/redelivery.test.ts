@@ -55,6 +55,7 @@ function spawnWorker(): TsProcess {
       REDIS_URL: redis.url,
       ACK_WAIT: "2s",
       HEALTH_PORT: "0",
+      CALLBACK_ALLOWLIST: "127.0.0.1",
       LOG_LEVEL: "info",
     },
   });

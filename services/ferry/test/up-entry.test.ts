@@ -1,4 +1,3 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +12,7 @@ import {
   type ServerHandle,
   type TsProcess,
 } from "@ferry/testkit";
+import { signatureValid } from "./helpers-callbacks.js";
 import { localSigningSecret } from "../src/local-auth.js";
 
 let nats: ServerHandle;
@@ -33,19 +33,6 @@ afterAll(async () => {
 });
 
 /** Standard Webhooks: base64 HMAC-SHA256 of `id.timestamp.body` under the secret's bytes. */
-function signatureValid(secret: string, headers: Record<string, unknown>, body: Buffer): boolean {
-  const key = Buffer.from(secret.replace(/^whsec_/, ""), "base64");
-  const signed = `${String(headers["webhook-id"])}.${String(headers["webhook-timestamp"])}.`;
-  const expected = createHmac("sha256", key)
-    .update(Buffer.concat([Buffer.from(signed), body]))
-    .digest();
-  return String(headers["webhook-signature"] ?? "")
-    .split(" ")
-    .filter((s) => s.startsWith("v1,"))
-    .map((s) => Buffer.from(s.slice(3), "base64"))
-    .some((sig) => sig.length === expected.length && timingSafeEqual(sig, expected));
-}
-
 describe("ferry up entry", () => {
   test("local secrets - the signing secret is made once, owner-only, and kept across starts", async () => {
     const data = join(dir, "secrets");

@@ -1,8 +1,12 @@
 import { z } from "zod";
-import { Duration, Port, parseEnv } from "@ferry/runtime";
+import { CallbackDeliveryConfig } from "@ferry/callbacks";
+import { Bool, Duration, Port, parseEnv } from "@ferry/runtime";
 
-/** Queue-worker configuration, read from environment variables. */
-export const WorkerConfig = z.object({
+/**
+ * Queue-worker configuration, read from environment variables. The `CALLBACK_*` delivery settings
+ * are the callbacks service's (the worker makes each callback's first attempt): give both the same.
+ */
+export const WorkerConfig = CallbackDeliveryConfig.extend({
   /** NATS server URLs, comma-separated. */
   NATS_URL: z.string().default("nats://127.0.0.1:4222"),
   /** Redis URL for call status, results and the callback queue. */
@@ -55,6 +59,10 @@ export const WorkerConfig = z.object({
     .default(1024 * 1024),
   /** Longest wait for running calls at shutdown before they are handed back. */
   SHUTDOWN_DEADLINE: Duration.default(30_000),
+  /** Make each callback's first delivery attempt here (false: every attempt is the service's). */
+  CALLBACK_FIRST_ATTEMPT: Bool.default(true),
+  /** Timeout of that attempt; a slower receiver is left to the callbacks service. */
+  CALLBACK_FIRST_TIMEOUT: Duration.default(2_000),
   /** Port of /healthz, /readyz and /metrics. */
   HEALTH_PORT: Port.default(8082),
   /** JetStream replicas of the function registry bucket. */

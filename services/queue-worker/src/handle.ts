@@ -18,6 +18,7 @@ import {
 import { bodyOf } from "./body.js";
 import type { CancelWatch } from "./cancel.js";
 import type { Dispatch, DispatchResult } from "./dispatch.js";
+import type { FirstCallback } from "./first-callback.js";
 import { publishDeadLetter } from "./dlq.js";
 import { withLease } from "./lease.js";
 import type { FunctionLimiter, Slot } from "./limiter.js";
@@ -42,6 +43,8 @@ export interface CallDeps {
   bodies?: BodyStore | undefined;
   dispatch: Dispatch;
   recorder: OutcomeRecorder;
+  /** Makes each callback's first delivery attempt; absent: every attempt is queued. */
+  firstCallback?: FirstCallback | undefined;
   metrics: WorkerMetrics;
   parking: Parking;
   limiter: FunctionLimiter;
@@ -346,10 +349,28 @@ async function deadLetter(
   await finish(call, deps, out);
 }
 
-/** Records the outcome (retrying while Redis is away, holding the lease), then acks. */
+/**
+ * Records the outcome (retrying while Redis is away, holding the lease), attempts the callback
+ * when this worker makes first attempts (and records what came of it), then acks.
+ */
 async function finish(call: Call, deps: CallDeps, out: FinalOutcome): Promise<void> {
-  await persist(call, deps, () => deps.recorder.final(call.inv, out));
-  ack(call.msg);
+  const { inv, msg } = call;
+  await persist(call, deps, () => deps.recorder.final(inv, out));
+  const first = inv.callbackUrl ? deps.firstCallback : undefined;
+  if (first) {
+    const attempted = await withLease(msg, deps.ackWaitMs, () => first.attempt(inv, out));
+    await persist(call, deps, () => deps.recorder.callbackAttempted(inv, out, attempted));
+    if (attempted.kind === "delivered") {
+      // As the callbacks service logs its deliveries: at debug, they are the bulk of the traffic.
+      if (call.base.isLevelEnabled("debug")) {
+        call.log.debug({ status: attempted.status, callbackAttempt: 1 }, "callback delivered");
+      }
+    } else if (attempted.error) {
+      const delayMs = attempted.delayMs;
+      call.log.info({ err: attempted.error, delayMs }, "callback attempt failed, queued for retry");
+    }
+  }
+  ack(msg);
   deps.metrics.processed.inc({ function_name: call.inv.function, outcome: out.status });
   const labels = { function_name: call.inv.function, outcome: out.status };
   deps.metrics.endToEnd.observe(labels, (Date.now() - call.inv.enqueuedAt) / 1000);

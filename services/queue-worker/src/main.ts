@@ -8,10 +8,12 @@ import {
 } from "@ferry/runtime";
 import { startSdk } from "@ferry/runtime/otel";
 import { connectNats, isConnected, openFunctionRegistry } from "@ferry/jetstream";
+import { deliveryOptionsOf } from "@ferry/callbacks";
 import { loadConfig } from "./config.js";
 import { createQueueWorker } from "./worker.js";
 
 const cfg = configOrExit("queue-worker", () => loadConfig());
+const delivery = configOrExit("queue-worker", () => deliveryOptionsOf(cfg));
 const logger = createLogger({ name: "queue-worker", level: cfg.LOG_LEVEL });
 const otel = await startSdk("queue-worker");
 const nc = await connectNats({ servers: cfg.NATS_URL, name: "ferry-queue-worker", logger });
@@ -44,6 +46,9 @@ const worker = await createQueueWorker({
   slotTtlMs: cfg.CONCURRENCY_SLOT_TTL,
   statusTtlSeconds: Math.ceil(cfg.STATUS_TTL / 1000),
   maxStoredResultBytes: cfg.MAX_STORED_RESULT_BYTES,
+  ...(cfg.CALLBACK_FIRST_ATTEMPT
+    ? { firstCallback: { ...delivery, firstTimeoutMs: cfg.CALLBACK_FIRST_TIMEOUT } }
+    : {}),
   metricsRegistry,
 });
 let stopping = false;

@@ -1,5 +1,6 @@
 import type { ChainableCommander, Redis } from "ioredis";
 import { Job, type Queue } from "bullmq";
+import { callbackStateRecorder, type CallbackStateRecorder } from "@ferry/callbacks";
 import {
   CALLBACK_BACKOFF_TYPE,
   CallStatus,
@@ -16,6 +17,7 @@ import {
   type CallbackJob,
   type Invocation,
 } from "@ferry/contracts";
+import { callbackOf, type FirstAttempt } from "./first-callback.js";
 
 /** The final outcome of one call, as the worker saw it. */
 export interface FinalOutcome {
@@ -53,6 +55,11 @@ export interface RecorderOptions {
   workerId: string;
   /** Run after the outcome is stored and the callback queued, before the call is acked. */
   afterFinal?: readonly AfterFinal[];
+  /**
+   * The worker makes the first delivery attempt itself ({@link FirstCallback}): {@link final}
+   * then leaves the callback to {@link callbackAttempted}, which settles the call.
+   */
+  firstCallback?: boolean;
 }
 
 /** Work that follows a stored outcome and must be done before the call counts as settled. */
@@ -97,11 +104,14 @@ type WithBegin = Redis & {
 
 /** Writes call status to Redis and enqueues callback jobs. */
 export class OutcomeRecorder {
+  readonly #recordCallback: CallbackStateRecorder;
+
   constructor(
     private readonly redis: Redis,
     private readonly callbacks: Queue,
     private readonly opts: RecorderOptions,
   ) {
+    this.#recordCallback = callbackStateRecorder(redis);
     if (!("ferryBegin" in redis)) {
       const finals = [...FINAL_STATUSES].map((s) => `['${s}']=true`).join(", ");
       redis.defineCommand("ferryBegin", {
@@ -205,10 +215,10 @@ export class OutcomeRecorder {
     const run = inv.redrives ?? 0;
     const stored = out.body.length <= this.opts.maxStoredResultBytes;
     const after = (this.opts.afterFinal ?? []).filter((a) => a.applies(inv, out));
+    // Queued now unless the worker attempts it first (then callbackAttempted settles the call).
+    const queueNow = inv.callbackUrl !== undefined && !this.opts.firstCallback;
     // The callback job must be added in the same transaction, so on the queue's own connection.
-    const client = inv.callbackUrl
-      ? ((await this.callbacks.backend.client) as unknown as Redis)
-      : this.redis;
+    const client = queueNow ? await this.bullClient() : this.redis;
     const tx = client
       .multi()
       .hset(key, {
@@ -245,10 +255,10 @@ export class OutcomeRecorder {
       .hincrby(stats, `e2e:${latencyBucket(out.finishedAt - inv.enqueuedAt)}`, 1)
       .hincrby(stats, `dur:${inv.function}:${latencyBucket(out.durationMs)}`, 1)
       .expire(stats, STATS_TTL_SECONDS);
-    const added = inv.callbackUrl ? this.addCallback(tx, inv, out) : undefined;
+    const added = queueNow ? this.addCallback(tx, inv, out) : undefined;
     // Object form: the queue's client wraps MULTI so that hset takes (key, fields) only; a
     // (key, field, value) call there would write the field name's letters as fields 0, 1, 2…
-    if (inv.callbackUrl && after.length === 0) tx.hset(key, { callbackQueued: run });
+    if (queueNow && after.length === 0) tx.hset(key, { callbackQueued: run });
     const results = await tx.exec();
     const failed = results?.find(([err]: [Error | null, unknown]) => err !== null);
     if (!results || failed) throw failed?.[0] ?? new Error("the outcome transaction was discarded");
@@ -256,23 +266,67 @@ export class OutcomeRecorder {
     if (after.length === 0) return;
     for (const a of after) await a.run(inv, out);
     // Only now is the call settled: a worker that dies before this line leaves it to run again.
-    if (inv.callbackUrl) await this.redis.hset(key, { callbackQueued: run });
+    if (queueNow) await this.redis.hset(key, { callbackQueued: run });
+  }
+
+  /**
+   * Settles a call whose callback the worker attempted: records the delivery, or queues the job
+   * that makes the later attempts (or lists the failure), and marks the run settled. Idempotent:
+   * the job id is the call's, so a write retried after a lost answer queues nothing twice.
+   */
+  async callbackAttempted(inv: Invocation, out: FinalOutcome, first: FirstAttempt): Promise<void> {
+    const run = inv.redrives ?? 0;
+    const now = Date.now();
+    if (first.kind === "delivered") {
+      await this.#recordCallback(
+        inv.callId,
+        { callbackState: CallbackState.Delivered, callbackAttempts: 1, callbackQueued: run },
+        { t: now, e: "callback", n: 1, status: "delivered", code: first.status },
+      );
+      return;
+    }
+    const key = callKey(inv.callId);
+    const tx = (await this.bullClient()).multi();
+    const added = this.addCallback(tx, inv, out, first.job, first.delayMs);
+    tx.hset(key, {
+      callbackQueued: run,
+      ...(first.error && !first.job.failedBefore
+        ? { callbackAttempts: 1, callbackError: first.error }
+        : {}),
+    });
+    if (first.error && !first.job.failedBefore) {
+      const retry: TimelineEntry = {
+        t: now,
+        e: "callback",
+        n: 1,
+        status: "retry",
+        error: first.error.slice(0, 500),
+      };
+      tx.rpush(timelineKey(inv.callId), entry(retry));
+    }
+    const results = await tx.exec();
+    const failed = results?.find(([err]: [Error | null, unknown]) => err !== null);
+    if (!results || failed)
+      throw failed?.[0] ?? new Error("the callback transaction was discarded");
+    await added;
+  }
+
+  private async bullClient(): Promise<Redis> {
+    return (await this.callbacks.backend.client) as unknown as Redis;
   }
 
   /** Adds the callback job to the transaction `tx`; resolves (after exec) with its id. */
-  private addCallback(tx: ChainableCommander, inv: Invocation, out: FinalOutcome): Promise<string> {
+  private addCallback(
+    tx: ChainableCommander,
+    inv: Invocation,
+    out: FinalOutcome,
+    extra: Pick<CallbackJob, "attemptsBefore" | "failedBefore"> = {},
+    delayMs = 0,
+  ): Promise<string> {
     const data: CallbackJob = {
-      callId: inv.callId,
-      function: inv.function,
-      url: inv.callbackUrl ?? "",
-      statusCode: out.statusCode,
-      durationSeconds: out.durationMs / 1000,
-      startTime: inv.enqueuedAt,
+      ...callbackOf(inv, out),
       body: out.body.toString("base64"),
-      ...(out.contentType ? { contentType: out.contentType } : {}),
-      ...(inv.traceparent ? { traceparent: inv.traceparent } : {}),
-      attempt: out.attempts,
-      ...(out.maxAttempts !== undefined ? { maxAttempts: out.maxAttempts } : {}),
+      ...extra,
     };
     // The job id is the call id: a call that runs twice (worker died after this point but before
     // its ack) gets one callback, not two. A redriven call is a new run and gets its own.
@@ -288,6 +342,7 @@ export class OutcomeRecorder {
         backoff: { type: CALLBACK_BACKOFF_TYPE },
         removeOnComplete: { age: this.opts.ttlSeconds, count: 10_000 },
         removeOnFail: { age: this.opts.ttlSeconds },
+        ...(delayMs > 0 ? { delay: delayMs } : {}),
       },
       jobId,
     );

@@ -27,6 +27,7 @@ import { CancelWatch } from "./cancel.js";
 import { startQueueLoop, type QueueLoop, type QueueLoopDeps } from "./consumer.js";
 import { destinationsHook } from "./destinations.js";
 import { Dispatch } from "./dispatch.js";
+import { FirstCallback, type FirstCallbackOptions } from "./first-callback.js";
 import { FunctionLimiter } from "./limiter.js";
 import { createWorkerMetrics } from "./metrics.js";
 import { registerQueueAge } from "./queue-age.js";
@@ -72,6 +73,12 @@ export interface QueueWorkerOptions {
   maxInlineBytes?: number;
   /** Replicas of the claim-check bucket. Default 1. */
   replicas?: number;
+  /**
+   * How callbacks are delivered (the callbacks service's settings): given, the worker makes
+   * each callback's first attempt itself as soon as the outcome is stored, and queues a job for
+   * the callbacks service only when that attempt fails. Absent: every attempt is queued.
+   */
+  firstCallback?: Omit<FirstCallbackOptions, "logger" | "metricsRegistry">;
 }
 
 /** A running queue-worker. */
@@ -107,6 +114,10 @@ export async function createQueueWorker(opts: QueueWorkerOptions): Promise<Queue
   const endpoints =
     opts.endpoints ?? (await openEndpointTable(opts.nc, { logger, kind: "worker" }));
   const bodies = await openBodyStore(opts.nc, { replicas: opts.replicas ?? 1 });
+  const metricsRegistry = opts.metricsRegistry ?? createRegistry();
+  const firstCallback = opts.firstCallback
+    ? new FirstCallback({ ...opts.firstCallback, logger, metricsRegistry })
+    : undefined;
   const deps: QueueLoopDeps = {
     js,
     bodies,
@@ -118,6 +129,7 @@ export async function createQueueWorker(opts: QueueWorkerOptions): Promise<Queue
       callbackAttempts: CALLBACK_JOB_ATTEMPTS,
       callbackBackoffMs: 1_000,
       workerId,
+      firstCallback: firstCallback !== undefined,
       afterFinal: [
         destinationsHook({
           js,
@@ -129,7 +141,8 @@ export async function createQueueWorker(opts: QueueWorkerOptions): Promise<Queue
         deleteBodyWhenFinal(bodies, logger),
       ],
     }),
-    metrics: createWorkerMetrics(opts.metricsRegistry ?? createRegistry(), subjectCounts(jsm)),
+    firstCallback,
+    metrics: createWorkerMetrics(metricsRegistry, subjectCounts(jsm)),
     parking,
     limiter: new FunctionLimiter(opts.redis, opts.slotTtlMs ?? 15_000),
     cancels,
@@ -175,6 +188,7 @@ export async function createQueueWorker(opts: QueueWorkerOptions): Promise<Queue
       cancels.close();
       await parking.close();
       await callbacks.close();
+      await firstCallback?.close();
       await dispatch.close();
       if (!opts.endpoints) await endpoints.close();
     },

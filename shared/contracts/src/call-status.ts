@@ -65,6 +65,13 @@ export interface CallbackJob {
   attempt?: number;
   /** The most attempts the call could have had, sent as `X-Ferry-Max-Attempts`. */
   maxAttempts?: number;
+  /** Delivery attempts made before the job was queued (the queue-worker's first attempt). */
+  attemptsBefore?: number;
+  /**
+   * Why the attempt before the job ended delivery for good (a 410, a blocked address…): the job
+   * then fails at once, without sending, so that the failure is listed and can be retried.
+   */
+  failedBefore?: string;
 }
 
 /**

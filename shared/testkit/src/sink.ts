@@ -16,6 +16,8 @@ export type SinkResponder = (req: SinkRequest) => {
   status: number;
   headers?: Record<string, string>;
   body?: string;
+  /** Answer this much later (a slow receiver). */
+  delayMs?: number;
 };
 
 /** An HTTP server that records every request, for asserting on callbacks. */
@@ -54,7 +56,9 @@ export async function startHttpSink(opts: { port?: number } = {}): Promise<HttpS
       };
       requests.push(record);
       const out = responder(record);
-      res.writeHead(out.status, out.headers).end(out.body ?? "");
+      const answer = (): void => void res.writeHead(out.status, out.headers).end(out.body ?? "");
+      if (out.delayMs) setTimeout(answer, out.delayMs);
+      else answer();
       for (const wake of waiters) wake();
     });
   });

@@ -1,6 +1,7 @@
 // CPU time per call of each process while a backlog of calls drains to the callback sink: where
 // the end-to-end throughput goes. Every process runs as it is deployed (its own entry).
-//   node --import tsx --conditions=@ferry/source loadtests/bench/src/tools/cpu-per-call.ts [calls]
+//   node --import tsx --conditions=@ferry/source loadtests/bench/src/tools/cpu-per-call.ts [calls] [profile dir]
+// With a profile dir, each Ferry process also writes a V8 CPU profile there when it stops.
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import autocannon from "autocannon";
@@ -11,6 +12,7 @@ import { startNats, startRedis } from "@ferry/testkit";
 import { startBack, startFront } from "../scenarios/ferry.js";
 
 const calls = Number(process.argv[2] ?? 6000);
+const profileDir = process.argv[3];
 
 /** User plus system CPU of a process so far, in microseconds (clock ticks are 1/100 s). */
 function cpuMicros(pid: number): number {
@@ -26,7 +28,7 @@ function listenerPid(port: number): number {
 
 const nats = await startNats();
 const redis = await startRedis();
-const ferry = await startFront(nats.url, redis.url, undefined);
+const ferry = await startFront(nats.url, redis.url, profileDir);
 const nc = await connect({ servers: nats.url });
 const registry = await openFunctionRegistry(nc, {
   logger: createLogger({ name: "cpu", level: "silent" }),

@@ -29,6 +29,9 @@ export function systemCallbackRoutes(
     if ((await job.getState()) !== "failed") {
       throw new FerryError("BadRequest", `callback of call ${req.params.callId} has not failed`);
     }
+    // A fresh round: attempts count from 1 again, whoever made the earlier ones.
+    const { attemptsBefore: _made, failedBefore: _why, ...data } = job.data;
+    await job.updateData(data);
     await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
     await opts.redis.hset(callKey(job.data.callId), { callbackState: CallbackState.Pending });
     req.log.info({ callId: job.data.callId, function: job.data.function }, "callback retried");
@@ -53,7 +56,9 @@ function describe(job: NonNullable<CallbackJobView>): Record<string, unknown> {
     callId: job.data.callId,
     function: job.data.function,
     url: job.data.url,
-    attempts: job.attemptsMade,
+    // The queue-worker's first attempt, then the service's (none of its own when the first
+    // attempt ended delivery for good).
+    attempts: (job.data.attemptsBefore ?? 0) + (job.data.failedBefore ? 0 : job.attemptsMade),
     lastError: job.failedReason || null,
     failedAt: job.finishedOn ? new Date(job.finishedOn).toISOString() : null,
   };
