@@ -47,7 +47,11 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** A queue-worker as its own process, with a short lease so that a dead worker's calls return fast. */
+/**
+ * A queue-worker as its own process, with a short lease so that a dead worker's calls return fast.
+ * It queues every callback attempt (CALLBACK_FIRST_ATTEMPT=false): the path where the job and
+ * the settled mark share the outcome's transaction.
+ */
 function spawnWorker(): TsProcess {
   const worker = spawnTs("services/queue-worker/src/main.ts", {
     env: {
@@ -56,6 +60,7 @@ function spawnWorker(): TsProcess {
       ACK_WAIT: "2s",
       HEALTH_PORT: "0",
       CALLBACK_ALLOWLIST: "127.0.0.1",
+      CALLBACK_FIRST_ATTEMPT: "false",
       LOG_LEVEL: "info",
     },
   });

@@ -93,6 +93,35 @@ if ARGV[3] == '1' then
 end
 return 0`;
 
+/**
+ * A call's final outcome in one script: the status fields and TTL, the result (when stored), the
+ * final timeline entry, and this 10-second bucket's four outcome counters (the dashboard).
+ * KEYS: call hash, result, timeline, stats bucket. ARGV: TTL, stored (0/1), result body, timeline
+ * entry, stats TTL, the four counter fields, then the status fields as name/value pairs.
+ */
+const FINAL_SCRIPT = `
+local ttl = ARGV[1]
+redis.call('HSET', KEYS[1], unpack(ARGV, 10))
+redis.call('EXPIRE', KEYS[1], ttl)
+if ARGV[2] == '1' then redis.call('SET', KEYS[2], ARGV[3], 'EX', ttl) end
+redis.call('RPUSH', KEYS[3], ARGV[4])
+redis.call('EXPIRE', KEYS[3], ttl)
+for i = 6, 9 do redis.call('HINCRBY', KEYS[4], ARGV[i], 1) end
+redis.call('EXPIRE', KEYS[4], ARGV[5])
+return 1`;
+
+interface FinalCommand {
+  ferryFinal(...keysAndArgs: Array<string | number | Buffer>): Promise<number>;
+}
+
+/** `client` with the final-outcome script defined (on each connection it is used on). */
+function withFinal(client: Redis): Redis & FinalCommand {
+  if (!("ferryFinal" in client)) {
+    client.defineCommand("ferryFinal", { numberOfKeys: 4, lua: FINAL_SCRIPT });
+  }
+  return client as Redis & FinalCommand;
+}
+
 type WithBegin = Redis & {
   ferryBegin(
     callKey: string,
@@ -205,10 +234,11 @@ export class OutcomeRecorder {
   }
 
   /**
-   * Stores the final outcome and result, queues the callback job and marks the run settled, in
-   * one transaction (one round trip). When after-final work applies (a destination, a body to
-   * delete), it runs between the transaction and the settled mark instead: a worker that dies
-   * before the mark leaves the call to run again, and the callback job's id keeps it single.
+   * Stores the final outcome and result in one script. Unless the worker makes the callback's
+   * first attempt itself, the callback job and the settled mark go in the same transaction (one
+   * round trip). When after-final work applies (a destination, a body to delete), it runs between
+   * the transaction and the settled mark instead: a worker that dies before the mark leaves the
+   * call to run again, and the callback job's id keeps it single.
    */
   async final(inv: Invocation, out: FinalOutcome): Promise<void> {
     const key = callKey(inv.callId);
@@ -217,26 +247,6 @@ export class OutcomeRecorder {
     const after = (this.opts.afterFinal ?? []).filter((a) => a.applies(inv, out));
     // Queued now unless the worker attempts it first (then callbackAttempted settles the call).
     const queueNow = inv.callbackUrl !== undefined && !this.opts.firstCallback;
-    // The callback job must be added in the same transaction, so on the queue's own connection.
-    const client = queueNow ? await this.bullClient() : this.redis;
-    const tx = client
-      .multi()
-      .hset(key, {
-        status: out.status,
-        statusCode: out.statusCode,
-        attempts: out.attempts,
-        finishedAt: out.finishedAt,
-        durationMs: Math.round(out.durationMs),
-        contentType: out.contentType ?? "",
-        resultBytes: out.body.length,
-        resultStored: stored ? 1 : 0,
-        error: out.error ?? "",
-        reason: out.reason ?? "",
-        redrives: run,
-        ...(out.dlqSeq !== undefined ? { dlqSeq: out.dlqSeq } : {}),
-      })
-      .expire(key, this.opts.ttlSeconds);
-    if (stored) tx.set(resultKey(inv.callId), out.body, "EX", this.opts.ttlSeconds);
     // The dashboard: the final timeline entry and this 10-second bucket's outcome counters.
     const item: TimelineEntry = {
       t: out.finishedAt,
@@ -247,22 +257,55 @@ export class OutcomeRecorder {
       ms: Math.round(out.durationMs),
       ...(out.error ? { error: out.error.slice(0, 500) } : {}),
     };
-    const stats = statsKey(out.finishedAt);
-    tx.rpush(timelineKey(inv.callId), entry(item))
-      .expire(timelineKey(inv.callId), this.opts.ttlSeconds)
-      .hincrby(stats, `done:${out.status}`, 1)
-      .hincrby(stats, `done:${out.status}:${inv.function}`, 1)
-      .hincrby(stats, `e2e:${latencyBucket(out.finishedAt - inv.enqueuedAt)}`, 1)
-      .hincrby(stats, `dur:${inv.function}:${latencyBucket(out.durationMs)}`, 1)
-      .expire(stats, STATS_TTL_SECONDS);
-    const added = queueNow ? this.addCallback(tx, inv, out) : undefined;
-    // Object form: the queue's client wraps MULTI so that hset takes (key, fields) only; a
-    // (key, field, value) call there would write the field name's letters as fields 0, 1, 2…
-    if (queueNow && after.length === 0) tx.hset(key, { callbackQueued: run });
-    const results = await tx.exec();
-    const failed = results?.find(([err]: [Error | null, unknown]) => err !== null);
-    if (!results || failed) throw failed?.[0] ?? new Error("the outcome transaction was discarded");
-    await added;
+    const fields = {
+      status: out.status,
+      statusCode: out.statusCode,
+      attempts: out.attempts,
+      finishedAt: out.finishedAt,
+      durationMs: Math.round(out.durationMs),
+      contentType: out.contentType ?? "",
+      resultBytes: out.body.length,
+      resultStored: stored ? 1 : 0,
+      error: out.error ?? "",
+      reason: out.reason ?? "",
+      redrives: run,
+      ...(out.dlqSeq !== undefined ? { dlqSeq: out.dlqSeq } : {}),
+    };
+    const args: Array<string | number | Buffer> = [
+      key,
+      resultKey(inv.callId),
+      timelineKey(inv.callId),
+      statsKey(out.finishedAt),
+      this.opts.ttlSeconds,
+      stored ? 1 : 0,
+      stored ? out.body : "",
+      entry(item),
+      STATS_TTL_SECONDS,
+      `done:${out.status}`,
+      `done:${out.status}:${inv.function}`,
+      `e2e:${latencyBucket(out.finishedAt - inv.enqueuedAt)}`,
+      `dur:${inv.function}:${latencyBucket(out.durationMs)}`,
+      ...Object.entries(fields).flat(),
+    ];
+    if (!queueNow) {
+      await withFinal(this.redis).ferryFinal(...args);
+    } else {
+      // The callback job must be added in the same transaction, so on the queue's own connection.
+      const tx = withFinal(await this.bullClient()).multi() as ChainableCommander & {
+        ferryFinal(...keysAndArgs: Array<string | number | Buffer>): ChainableCommander;
+      };
+      tx.ferryFinal(...args);
+      const added = this.addCallback(tx, inv, out);
+      // Object form: the queue's client wraps MULTI so that hset takes (key, fields) only; a
+      // (key, field, value) call there would write the field name's letters as fields 0, 1, 2…
+      if (after.length === 0) tx.hset(key, { callbackQueued: run });
+      const results = await tx.exec();
+      const failed = results?.find(([err]: [Error | null, unknown]) => err !== null);
+      if (!results || failed) {
+        throw failed?.[0] ?? new Error("the outcome transaction was discarded");
+      }
+      await added;
+    }
     if (after.length === 0) return;
     for (const a of after) await a.run(inv, out);
     // Only now is the call settled: a worker that dies before this line leaves it to run again.
