@@ -187,26 +187,35 @@ export async function ferryScenarios(
       note: `duplicates ${done.duplicates}; goal >= 4,000/s`,
     });
 
-    const half = Math.max(10, Math.round(e2eRate / 2));
-    await fetch(`${ferry.sink.url}/stats`, { method: "DELETE" });
-    // Evenly paced (autocannon's rate limit sends each second's quota as one burst).
-    const halfLoad = await paced({
-      url,
-      body: BODY,
-      headers,
-      connections: 50,
-      durationSec: s.seconds,
-      rate: half,
-    });
-    const halfDone = await drain(ferry.sink, halfLoad.total - halfLoad.errors);
-    rows.push({
-      group: "ferry",
-      name: `accept -> callback at ${half}/s (half of max)`,
-      rps: halfLoad.rps,
-      ...(halfDone.p50Ms !== undefined ? { p50: halfDone.p50Ms } : {}),
-      ...(halfDone.p99Ms !== undefined ? { p99: halfDone.p99Ms } : {}),
-      note: `latency from X-Start-Time to callback receipt (accept p50 ${halfLoad.p50.toFixed(1)} ms); goal p50 <= 5 ms`,
-    });
+    // At half of that maximum (the goal), then at a quarter: the drain above runs without the
+    // gateway's share of the CPU, so on a small machine "half" is nearer saturation than it sounds.
+    for (const [share, label] of [
+      [2, "half"],
+      [4, "a quarter"],
+    ] as const) {
+      const rate = Math.max(10, Math.round(e2eRate / share));
+      await fetch(`${ferry.sink.url}/stats`, { method: "DELETE" });
+      // Evenly paced (autocannon's rate limit sends each second's quota as one burst).
+      const run = await paced({
+        url,
+        body: BODY,
+        headers,
+        connections: 50,
+        durationSec: s.seconds,
+        rate,
+      });
+      const seen = await drain(ferry.sink, run.total - run.errors);
+      rows.push({
+        group: "ferry",
+        name: `accept -> callback at ${rate}/s (${label} of max)`,
+        rps: run.rps,
+        ...(seen.p50Ms !== undefined ? { p50: seen.p50Ms } : {}),
+        ...(seen.p99Ms !== undefined ? { p99: seen.p99Ms } : {}),
+        note:
+          `latency from X-Start-Time to callback receipt (accept p50 ${run.p50.toFixed(1)} ms)` +
+          (share === 2 ? "; goal p50 <= 5 ms" : ""),
+      });
+    }
   } finally {
     // SIGTERM lets profiled processes write their profiles.
     for (const t of ferry.targets) await t.stop();
