@@ -65,13 +65,15 @@ describe("cron missed ticks", () => {
       });
       await new Promise((r) => setTimeout(r, 500));
       await connector.stop();
-      const ticks = (await storedTicks(`missed.${missed}`)).filter((t) => t < started);
+      const stored = await storedTicks(`missed.${missed}`);
+      const ticks = stored.filter((t) => t < started);
       expect(ticks).toHaveLength(expected);
-      // The caught-up ticks are the most recent ones, and the position moved to the last.
+      // The caught-up ticks are the most recent ones, and the position moved to the last tick
+      // fired (a minute that began during the wait above fired live, and counts).
       if (expected > 0) {
         expect(Math.max(...ticks)).toBe(Math.floor(started / 60_000) * 60_000);
         expect(Number((await kv.get(positionKey(SOURCE, name)))?.string())).toBe(
-          Math.max(...ticks),
+          Math.max(...stored),
         );
       }
     },
