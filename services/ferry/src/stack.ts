@@ -116,19 +116,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const replicas = opts.replicas ?? DEFAULT_STREAM_SETTINGS.replicas;
   await provisionStreams(await jetstreamManager(nc), { ...DEFAULT_STREAM_SETTINGS, replicas });
   const registry = await openFunctionRegistry(nc, { logger, replicas });
-  // Commands issued in one event-loop turn go out in one write (not for BullMQ's connection).
-  const redis = new Redis(opts.redisUrl, {
-    maxRetriesPerRequest: null,
-    enableAutoPipelining: true,
-  });
+  const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
   const bullRedis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
   // The gateway's own connection that gives up fast: a slow or absent Redis must not hold up a
   // 202 for long (the call is durable once JetStream acked it); callers get a 503, not a hang.
-  const gatewayRedis = new Redis(opts.redisUrl, {
-    maxRetriesPerRequest: 1,
-    commandTimeout: 2_000,
-    enableAutoPipelining: true,
-  });
+  const gatewayRedis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 2_000 });
   const metricsRegistry = createRegistry();
   const delivery: DeliveryOptions = {
     addressPolicy: createAddressPolicy(opts.callbackAllowlist ?? []),
