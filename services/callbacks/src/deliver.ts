@@ -57,6 +57,17 @@ export class RefusedCallbackError extends UnrecoverableError {
   override name = "UnrecoverableError";
 }
 
+/** The receiver answered with a status after which no attempt can succeed (410, another 4xx). */
+export class RejectedCallbackError extends UnrecoverableError {
+  override name = "UnrecoverableError";
+  constructor(
+    message: string,
+    readonly statusCode: number,
+  ) {
+    super(message);
+  }
+}
+
 /** POSTs one result to its callback URL with the OpenFaaS and Standard Webhooks headers. */
 export class CallbackSender {
   readonly #agent: Dispatcher;
@@ -130,14 +141,15 @@ export class CallbackSender {
     }
     const status = res.statusCode;
     if (status >= 200 && status < 300) return status;
-    if (status === 410) throw new UnrecoverableError("callback receiver answered 410 Gone");
+    if (status === 410) throw new RejectedCallbackError("callback receiver answered 410 Gone", 410);
     if (!isRetryableStatus(status)) {
-      throw new UnrecoverableError(`callback receiver answered ${status}`);
+      throw new RejectedCallbackError(`callback receiver answered ${status}`, status);
     }
     const retryAfter = status === 429 || status === 503 ? header(res, "retry-after") : undefined;
     throw new RetryableDeliveryError(
       `callback receiver answered ${status}`,
       parseRetryAfter(retryAfter),
+      { statusCode: status },
     );
   }
 

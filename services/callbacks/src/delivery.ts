@@ -1,10 +1,11 @@
 import type { Redis } from "ioredis";
-import { Counter, Histogram, type Registry } from "prom-client";
+import type { Counter, Histogram, Registry } from "prom-client";
 import { callKey, timelineKey, type TimelineEntry } from "@ferry/contracts";
 import {
-  DURATION_BUCKETS,
   SpanKind,
   createRegistry,
+  sharedCounter,
+  sharedHistogram,
   withSpan,
   type SpanOptions,
 } from "@ferry/runtime";
@@ -35,32 +36,23 @@ export type DeliveryOutcome = "delivered" | "retry" | "failed";
 export class CallbackDelivery {
   readonly #sender: CallbackSender;
   readonly #deliveries: Counter<"outcome">;
-  readonly #attemptSeconds: Histogram;
+  readonly #attemptSeconds: Histogram<never>;
 
   constructor(opts: DeliveryOptions & { metricsRegistry?: Registry }) {
     this.#sender = CallbackSender.of(opts);
+    // The worker and the service share one registry in `ferry up`: registered once, found again.
     const registry = opts.metricsRegistry ?? createRegistry();
-    this.#deliveries = metric(
+    this.#deliveries = sharedCounter(
       registry,
       "callback_deliveries_total",
-      (registers) =>
-        new Counter({
-          name: "callback_deliveries_total",
-          help: "Callback delivery attempts, by outcome",
-          labelNames: ["outcome"],
-          registers,
-        }),
+      "Callback delivery attempts, by outcome",
+      ["outcome"],
     );
-    this.#attemptSeconds = metric(
+    this.#attemptSeconds = sharedHistogram(
       registry,
       "callback_attempt_seconds",
-      (registers) =>
-        new Histogram({
-          name: "callback_attempt_seconds",
-          help: "Time one callback attempt took, whatever its outcome",
-          buckets: DURATION_BUCKETS,
-          registers,
-        }),
+      "Time one callback attempt took, whatever its outcome",
+      [],
     );
   }
 
@@ -116,10 +108,6 @@ export class CallbackDelivery {
   close(): Promise<void> {
     return this.#sender.close();
   }
-}
-
-function metric<M>(registry: Registry, name: string, make: (registers: Registry[]) => M): M {
-  return (registry.getSingleMetric(name) as M | undefined) ?? make([registry]);
 }
 
 /**

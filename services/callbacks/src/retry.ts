@@ -31,12 +31,15 @@ export function backoffDelay(attempt: number, policy: RetryPolicy, random = Math
 export class RetryableDeliveryError extends Error {
   override name = "DeliveryError";
   readonly code = "FERRY_ERR_CALLBACK_FAILED";
+  /** The receiver's status, when it answered. */
+  readonly statusCode: number | undefined;
   constructor(
     message: string,
     readonly retryAfterMs?: number,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { statusCode?: number },
   ) {
     super(message, options);
+    this.statusCode = options?.statusCode;
   }
 }
 

@@ -85,10 +85,18 @@ const to = (path: string, callId: string) => (r: { url: string; headers: object 
   r.url === path && (r.headers as Record<string, unknown>)["x-call-id"] === callId;
 
 /** The callback attempts a call's timeline records, as the dashboard shows them. */
-async function callbackTimeline(callId: string): Promise<string[]> {
+async function callbackEntries(
+  callId: string,
+): Promise<{ e: string; n: number; status?: string; code?: number }[]> {
   const res = await fetch(`${stack.gatewayUrl}/system/calls/${callId}`);
-  const view = (await res.json()) as { timeline: { e: string; n: number; status?: string }[] };
-  return view.timeline.filter((e) => e.e === "callback").map((e) => `${e.n}:${e.status}`);
+  const view = (await res.json()) as {
+    timeline: { e: string; n: number; status?: string; code?: number }[];
+  };
+  return view.timeline.filter((e) => e.e === "callback");
+}
+
+async function callbackTimeline(callId: string): Promise<string[]> {
+  return (await callbackEntries(callId)).map((e) => `${e.n}:${e.status}`);
 }
 
 describe("callback first attempt", () => {
@@ -152,6 +160,8 @@ describe("callback first attempt", () => {
     );
     expect(last.callback.attempts).toBe(2);
     expect(await callbackTimeline(callId)).toEqual(["1:retry", "2:delivered"]);
+    // The receiver's answer to each attempt, as the dashboard shows it.
+    expect((await callbackEntries(callId)).map((e) => e.code)).toEqual([503, 200]);
   });
 
   test("a receiver slower than the worker's attempt - the service delivers it with its own timeout", async () => {

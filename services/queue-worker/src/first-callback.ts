@@ -32,6 +32,8 @@ export type FirstAttempt =
       delayMs: number;
       /** Why the attempt failed; absent when none was made (the receiver is cooling down). */
       error?: string;
+      /** The receiver's status, when it answered. */
+      statusCode?: number;
     };
 
 /** Receivers remembered as failing at once; the oldest are forgotten beyond this. */
@@ -86,7 +88,8 @@ export class FirstCallback {
     this.#cool(origin, error);
     // Too slow for the worker is not a failure of the receiver: the service tries at once.
     const delayMs = timedOut(result.error) ? 0 : this.#delivery.waitAfter(1, result.retryAfterMs);
-    return { kind: "queued", job: { attemptsBefore: 1 }, delayMs, error };
+    const code = result.statusCode !== undefined ? { statusCode: result.statusCode } : {};
+    return { kind: "queued", job: { attemptsBefore: 1 }, delayMs, error, ...code };
   }
 
   #cool(origin: string, error: string): void {

@@ -343,6 +343,7 @@ export class OutcomeRecorder {
         e: "callback",
         n: 1,
         status: "retry",
+        ...(first.statusCode !== undefined ? { code: first.statusCode } : {}),
         error: first.error.slice(0, 500),
       };
       tx.rpush(timelineKey(inv.callId), entry(retry));

@@ -30,5 +30,9 @@ export {
   SpanStatusCode,
 } from "./tracing.js";
 export type { TraceCarrier, SpanOptions, Context as TraceContext, Span } from "./tracing.js";
-export { sharedMetrics } from "./openfaas-metrics.js";
+export {
+  counter as sharedCounter,
+  histogram as sharedHistogram,
+  sharedMetrics,
+} from "./openfaas-metrics.js";
 export type { SharedMetrics } from "./openfaas-metrics.js";

@@ -47,13 +47,25 @@ export function sharedMetrics(registry: Registry): SharedMetrics {
   };
 }
 
-function counter<L extends string>(r: Registry, name: string, help: string, labelNames: L[]) {
+/** The counter `name` in `r`, registered there if it is not yet (services sharing a registry). */
+export function counter<L extends string>(
+  r: Registry,
+  name: string,
+  help: string,
+  labelNames: L[],
+) {
   const found = r.getSingleMetric(name);
   if (found) return found as Counter<L>;
   return new Counter<L>({ name, help, labelNames, registers: [r] });
 }
 
-function histogram<L extends string>(r: Registry, name: string, help: string, labelNames: L[]) {
+/** The histogram `name` in `r` (duration buckets), registered there if it is not yet. */
+export function histogram<L extends string>(
+  r: Registry,
+  name: string,
+  help: string,
+  labelNames: L[],
+) {
   const found = r.getSingleMetric(name);
   if (found) return found as Histogram<L>;
   return new Histogram<L>({ name, help, labelNames, buckets: DURATION_BUCKETS, registers: [r] });
