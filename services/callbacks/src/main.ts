@@ -1,5 +1,6 @@
 import { Redis } from "ioredis";
 import {
+  coalesceWrites,
   configOrExit,
   createLogger,
   createRegistry,
@@ -15,6 +16,7 @@ const delivery = configOrExit("callbacks", () => deliveryOptionsOf(cfg));
 const logger = createLogger({ name: "callbacks", level: cfg.LOG_LEVEL });
 const otel = await startSdk("callbacks");
 const redis = new Redis(cfg.REDIS_URL, { maxRetriesPerRequest: null });
+coalesceWrites(redis);
 const bullRedis = new Redis(cfg.REDIS_URL, { maxRetriesPerRequest: null });
 const metricsRegistry = createRegistry();
 const worker = createCallbackWorker({

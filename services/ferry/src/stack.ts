@@ -13,7 +13,7 @@ import {
   type FunctionRegistry,
   type NatsConnection,
 } from "@ferry/jetstream";
-import { createRegistry } from "@ferry/runtime";
+import { coalesceWrites, createRegistry } from "@ferry/runtime";
 import { createGateway, type Gateway, type GatewayOptions } from "@ferry/gateway";
 import { createQueueWorker, type QueueWorker } from "@ferry/queue-worker";
 import {
@@ -121,6 +121,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   // The gateway's own connection that gives up fast: a slow or absent Redis must not hold up a
   // 202 for long (the call is durable once JetStream acked it); callers get a 503, not a hang.
   const gatewayRedis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 2_000 });
+  // BullMQ's connection is left as it is: it blocks on BZPOPMIN-style commands, and batches itself.
+  coalesceWrites(redis);
+  coalesceWrites(gatewayRedis);
   const metricsRegistry = createRegistry();
   const delivery: DeliveryOptions = {
     addressPolicy: createAddressPolicy(opts.callbackAllowlist ?? []),

@@ -1,6 +1,12 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Redis } from "ioredis";
-import { configOrExit, createLogger, createRegistry, onShutdown } from "@ferry/runtime";
+import {
+  coalesceWrites,
+  configOrExit,
+  createLogger,
+  createRegistry,
+  onShutdown,
+} from "@ferry/runtime";
 import { startSdk } from "@ferry/runtime/otel";
 import { connectNats, openFunctionRegistry, provisionStreams } from "@ferry/jetstream";
 import { loadConfig } from "./config.js";
@@ -22,6 +28,7 @@ await provisionStreams(await jetstreamManager(nc), {
 const registry = await openFunctionRegistry(nc, { logger, replicas: cfg.STREAM_REPLICAS });
 // A short command timeout: a slow Redis must not hold up the 202 (the call is already durable).
 const redis = new Redis(cfg.REDIS_URL, { maxRetriesPerRequest: 1, commandTimeout: 2_000 });
+coalesceWrites(redis);
 const gateway = await createGateway({
   nc,
   registry,

@@ -1,5 +1,6 @@
 import { Redis } from "ioredis";
 import {
+  coalesceWrites,
   configOrExit,
   createLogger,
   createRegistry,
@@ -18,6 +19,7 @@ const logger = createLogger({ name: "queue-worker", level: cfg.LOG_LEVEL });
 const otel = await startSdk("queue-worker");
 const nc = await connectNats({ servers: cfg.NATS_URL, name: "ferry-queue-worker", logger });
 const redis = new Redis(cfg.REDIS_URL, { maxRetriesPerRequest: null });
+coalesceWrites(redis);
 const bullRedis = new Redis(cfg.REDIS_URL, { maxRetriesPerRequest: null });
 const registry = await openFunctionRegistry(nc, { logger, replicas: cfg.STREAM_REPLICAS });
 const metricsRegistry = createRegistry();
