@@ -1,5 +1,6 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
+import { coalesceSocket } from "@ferry/runtime";
 
 /** Options of {@link connectNats}. */
 export interface ConnectOptions {
@@ -33,6 +34,7 @@ export async function connectNats(opts: ConnectOptions): Promise<NatsConnection>
   });
   log.info({ server: nc.getServer() }, "connected to NATS");
   up.set(nc, true);
+  coalesceSocket(socketOf(nc));
   void (async () => {
     for await (const status of nc.status()) {
       if (status.type === "disconnect") {
@@ -40,6 +42,7 @@ export async function connectNats(opts: ConnectOptions): Promise<NatsConnection>
         log.warn({ server: status.server }, "NATS disconnected");
       } else if (status.type === "reconnect") {
         up.set(nc, true);
+        coalesceSocket(socketOf(nc));
         log.info({ server: status.server }, "NATS reconnected");
       } else if (status.type === "error") log.error({ err: status.error }, "NATS error");
     }
@@ -48,6 +51,17 @@ export async function connectNats(opts: ConnectOptions): Promise<NatsConnection>
 }
 
 const up = new WeakMap<NatsConnection, boolean>();
+
+/**
+ * The connection's current socket. nats.js already gathers one request's protocol lines into
+ * one write, but flushes in a microtask, so each request handled in a turn still writes on its
+ * own; coalescing the socket joins them. The path is nats.js internals: should it change, this
+ * finds nothing and the connection runs as before.
+ */
+function socketOf(nc: NatsConnection): unknown {
+  return (nc as unknown as { protocol?: { transport?: { socket?: unknown } } }).protocol?.transport
+    ?.socket;
+}
 
 /** True while the connection is up: not closed, not draining, not between disconnect and reconnect. */
 export function isConnected(nc: NatsConnection): boolean {

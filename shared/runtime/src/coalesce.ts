@@ -10,37 +10,43 @@ export interface StreamClient {
 const COALESCED = Symbol("ferry.coalesced");
 
 /**
- * Sends what a client writes during one turn of the event loop as one socket write. The first
- * write of a turn corks the socket and `setImmediate` uncorks it, so the commands of all the
- * requests whose I/O this turn handled leave together, after that I/O, instead of one `write`
- * syscall each (and one read on the server's side each). Replies still arrive in order, so the
- * client's own matching of replies to commands is untouched. Unlike ioredis' `enableAutoPipelining`,
- * which batches inside the client and can throw from a callback when a batch resolves without
- * results (redis/ioredis#1931), this only changes when bytes reach the socket.
+ * Sends what is written to `socket` during one turn of the event loop as one socket write. The
+ * first write of a turn corks the socket and `setImmediate` uncorks it, so what all the
+ * requests handled in that turn wrote leaves together, after that I/O, instead of one `write`
+ * syscall each (and one read each on the other side). Only when bytes reach the socket changes:
+ * their order, and so a client's matching of replies to commands, stays as it was. `end()`
+ * flushes corked data; `destroy()` drops it, as it drops any unsent write. Applying it twice is
+ * harmless; anything that is not a writable stream is left alone.
  *
- * Costs at most one turn of the loop per command, which at low load is microseconds. Applied on
- * each connect, so a reconnected socket is coalesced too.
+ * Costs at most one turn of the loop per write, which at low load is microseconds.
+ */
+export function coalesceSocket(socket: unknown): void {
+  const s = socket as (Writable & { [COALESCED]?: true }) | undefined;
+  if (typeof s?.write !== "function" || typeof s.cork !== "function" || s[COALESCED]) return;
+  s[COALESCED] = true;
+  const write = s.write;
+  let corked = false;
+  const uncork = (): void => {
+    corked = false;
+    s.uncork();
+  };
+  s.write = function (this: Writable, ...args: Parameters<Writable["write"]>): boolean {
+    if (!corked && !s.destroyed) {
+      corked = true;
+      s.cork();
+      setImmediate(uncork);
+    }
+    return write.apply(this, args);
+  } as Writable["write"];
+}
+
+/**
+ * {@link coalesceSocket} for an ioredis connection, on its current socket and on each one it
+ * reconnects with. Unlike ioredis' `enableAutoPipelining`, which batches inside the client and
+ * can throw from a callback when a batch resolves without results (redis/ioredis#1931), this
+ * leaves the client's command handling alone.
  */
 export function coalesceWrites(client: StreamClient): void {
-  const patch = (): void => {
-    const socket = client.stream as (Writable & { [COALESCED]?: true }) | undefined;
-    if (socket === undefined || socket[COALESCED]) return;
-    socket[COALESCED] = true;
-    const write = socket.write;
-    let corked = false;
-    const uncork = (): void => {
-      corked = false;
-      socket.uncork();
-    };
-    socket.write = function (this: Writable, ...args: Parameters<Writable["write"]>): boolean {
-      if (!corked && !socket.destroyed) {
-        corked = true;
-        socket.cork();
-        setImmediate(uncork);
-      }
-      return write.apply(this, args);
-    } as Writable["write"];
-  };
-  client.on("connect", patch);
-  patch();
+  client.on("connect", () => coalesceSocket(client.stream));
+  coalesceSocket(client.stream);
 }

@@ -36,5 +36,5 @@ export {
   sharedMetrics,
 } from "./openfaas-metrics.js";
 export type { SharedMetrics } from "./openfaas-metrics.js";
-export { coalesceWrites } from "./coalesce.js";
+export { coalesceSocket, coalesceWrites } from "./coalesce.js";
 export type { StreamClient } from "./coalesce.js";
