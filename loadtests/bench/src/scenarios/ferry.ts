@@ -7,6 +7,7 @@ import { paced } from "../paced.js";
 import { startTarget, waitHttp, type Target } from "../procs.js";
 import type { Row } from "../report.js";
 import type { BenchSettings } from "../settings.js";
+import { stageMedians } from "../stages.js";
 
 const BODY = "x".repeat(1024);
 
@@ -195,6 +196,7 @@ export async function ferryScenarios(
     ] as const) {
       const rate = Math.max(10, Math.round(e2eRate / share));
       await fetch(`${ferry.sink.url}/stats`, { method: "DELETE" });
+      const since = Date.now();
       // Evenly paced (autocannon's rate limit sends each second's quota as one burst).
       const run = await paced({
         url,
@@ -205,6 +207,7 @@ export async function ferryScenarios(
         rate,
       });
       const seen = await drain(ferry.sink, run.total - run.errors);
+      const st = await stageMedians(redisUrl, since);
       rows.push({
         group: "ferry",
         name: `accept -> callback at ${rate}/s (${label} of max)`,
@@ -212,7 +215,9 @@ export async function ferryScenarios(
         ...(seen.p50Ms !== undefined ? { p50: seen.p50Ms } : {}),
         ...(seen.p99Ms !== undefined ? { p99: seen.p99Ms } : {}),
         note:
-          `latency from X-Start-Time to callback receipt (accept p50 ${run.p50.toFixed(1)} ms)` +
+          `latency from X-Start-Time to callback receipt (accept p50 ${run.p50.toFixed(1)} ms` +
+          (st ? `; stage p50s: queue ${st.queue}, run ${st.run}, callback ${st.callback} ms` : "") +
+          ")" +
           (share === 2 ? "; goal p50 <= 5 ms" : ""),
       });
     }
