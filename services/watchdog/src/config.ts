@@ -71,6 +71,8 @@ const EnvSchema = z.object({
   pool_size: Count.max(1000).default(0),
   /** fork/stream: helper processes that start function processes off the event loop; 0 forks from the watchdog. */
   spawners: Count.max(16).default(2),
+  /** fork/stream: start function processes with the built native helper (posix_spawn); false, or not built, uses `spawners`. */
+  native_spawner: Bool.default(true),
   /** Port of the Prometheus `/metrics` server; 0 picks a free one, `off` disables it. */
   metrics_port: z
     .union([z.literal("off"), Port])

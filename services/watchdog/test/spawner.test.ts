@@ -31,6 +31,7 @@ describe("spawners", () => {
         mode: "fork",
         fprocess: "sh -c 'cat; echo $$'",
         spawners: "0",
+        native_spawner: "false",
         pool_size,
       });
       expect(spawnersOf(process.pid)).toEqual([]);
@@ -45,7 +46,12 @@ describe("spawners", () => {
   });
 
   test("spawners - calls go on when spawners die: the others, then local spawns", async () => {
-    await using wd = await startInProcess({ mode: "fork", fprocess: "tr a-z A-Z", spawners: "2" });
+    await using wd = await startInProcess({
+      mode: "fork",
+      fprocess: "tr a-z A-Z",
+      spawners: "2",
+      native_spawner: "false",
+    });
     const call = async (): Promise<string> =>
       (await fetch(`${wd.url}/`, { method: "POST", body: "abc" })).text();
     expect(await call()).toBe("ABC");
@@ -65,6 +71,7 @@ describe("spawners", () => {
       fprocess: "sleep 3600",
       pool_size: "4",
       spawners: "2",
+      native_spawner: "false",
     });
     const watchdogPid = wd.child.pid as number;
     let helpers: number[] = [];

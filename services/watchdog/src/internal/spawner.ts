@@ -197,8 +197,8 @@ type SpawnerMessage =
   | { t: "fail"; id: number; message: string; code?: string }
   | { t: "exit"; id: number; code: number | null; signal: NodeJS.Signals | null };
 
-/** A function process the spawner started, as the watchdog sees it. */
-class RemoteProcess implements FunctionProcess {
+/** A function process a spawner (Node or native) started, as the watchdog sees it. */
+export class RemoteProcess implements FunctionProcess {
   pid: number | undefined;
   /** Until the spawner's socket arrives, or if it never does: a sink. */
   stdin: Socket | PassThrough = new PassThrough().resume();

@@ -4,6 +4,7 @@ import type { WatchdogMetrics } from "../metrics.js";
 import type { FunctionOutput } from "../internal/output.js";
 import type { FunctionProcess } from "../internal/process.js";
 import { createFreshSource, createWarmPool, type ProcessSource } from "../internal/pool.js";
+import { createNativeStarter, nativeSpawnerBuilt } from "../internal/native-spawner.js";
 import { createLocalStarter, createSpawnerStarter } from "../internal/spawner.js";
 import { createForkRunner } from "./fork.js";
 import { createHttpRunner } from "./http.js";
@@ -54,10 +55,17 @@ function processSource(config: WatchdogConfig, deps: RunnerDeps): ProcessSource 
     live: deps.live,
     logger: deps.logger,
   };
-  const starter =
+  const node =
     config.spawners > 0
       ? createSpawnerStarter({ ...starterOpts, helpers: config.spawners })
       : createLocalStarter(starterOpts);
+  const native = config.native_spawner && nativeSpawnerBuilt();
+  if (config.native_spawner && !native) {
+    deps.logger.info(
+      "native spawner not built (no C compiler at install?): function processes start from Node",
+    );
+  }
+  const starter = native ? createNativeStarter({ ...starterOpts, fallback: node }) : node;
   if (config.pool_size === 0) {
     return createFreshSource({
       starter,
