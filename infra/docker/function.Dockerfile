@@ -15,8 +15,12 @@
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
-# --- build: the watchdog and its workspace dependencies compiled, dev dependencies removed ---
+# --- build: the watchdog and its workspace dependencies compiled (with native/build/ferry-spawn),
+#     dev dependencies removed ---
 FROM ${NODE_IMAGE} AS build
+# A C compiler for the watchdog's native spawner (native/spawn.c), built by the package's build.
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY . .
 RUN npm ci --no-audit --no-fund --ignore-scripts \

@@ -243,7 +243,10 @@ describe("infra/docker", () => {
   });
 
   test("images - the function base image has the watchdog as entrypoint, as a non-root user", () => {
-    const base = stages(dockerfile("function.Dockerfile")).get("function-base") ?? "";
+    const all = stages(dockerfile("function.Dockerfile"));
+    const base = all.get("function-base") ?? "";
+    // The build stage has a C compiler, so the image gets the watchdog's native spawner.
+    expect(all.get("build") ?? "").toMatch(/apt-get install[^\n]* gcc libc6-dev/);
     expect(base).toMatch(/^USER node$/m);
     const entry = /^ENTRYPOINT \["node", "\/opt\/ferry\/([^"]+)"\]/m.exec(base)?.[1] ?? "";
     expect(entry).toBe("services/watchdog/dist/main.js");
