@@ -64,20 +64,25 @@ describe("native spawner", () => {
 
   test("native spawner - a watchdog killed outright takes the helper and pooled processes along", async () => {
     const wd = await spawnWatchdog({ mode: "fork", fprocess: "sleep 3600", pool_size: "4" });
-    const watchdogPid = wd.child.pid as number;
-    let helper: number | undefined;
-    let pooled: number[] = [];
-    await eventually(() => {
-      helper = childrenOf(watchdogPid, HELPER)[0];
-      pooled = helper === undefined ? [] : childrenOf(helper, /sleep 3600/);
-      return pooled.length === 4;
-    }, "the helper and four pooled processes");
-    wd.child.kill("SIGKILL");
-    await wd.exited;
-    await eventually(
-      () => [helper as number, ...pooled].every((pid) => !alive(pid)),
-      "the helper and the pooled processes to go",
-    );
+    try {
+      const watchdogPid = wd.child.pid as number;
+      let helper: number | undefined;
+      let pooled: number[] = [];
+      await eventually(() => {
+        helper = childrenOf(watchdogPid, HELPER)[0];
+        pooled = helper === undefined ? [] : childrenOf(helper, /sleep 3600/);
+        return pooled.length === 4;
+      }, "the helper and four pooled processes");
+      wd.child.kill("SIGKILL");
+      await wd.exited;
+      await eventually(
+        () => [helper as number, ...pooled].every((pid) => !alive(pid)),
+        "the helper and the pooled processes to go",
+      );
+    } finally {
+      // A failed wait must not leave the watchdog and its processes running after the test.
+      wd.child.kill("SIGKILL");
+    }
   });
 
   test("native spawner - a helper that cannot start leaves processes to the fallback", async () => {

@@ -73,19 +73,24 @@ describe("spawners", () => {
       spawners: "2",
       native_spawner: "false",
     });
-    const watchdogPid = wd.child.pid as number;
-    let helpers: number[] = [];
-    let pooled: number[] = [];
-    await eventually(() => {
-      helpers = spawnersOf(watchdogPid);
-      pooled = helpers.flatMap((pid) => childrenRunning(pid, "sleep 3600"));
-      return helpers.length === 2 && pooled.length === 4;
-    }, "two spawners and four pooled processes");
-    wd.child.kill("SIGKILL");
-    await wd.exited;
-    await eventually(
-      () => [...helpers, ...pooled].every((pid) => !alive(pid)),
-      "spawners and pooled processes to go",
-    );
+    try {
+      const watchdogPid = wd.child.pid as number;
+      let helpers: number[] = [];
+      let pooled: number[] = [];
+      await eventually(() => {
+        helpers = spawnersOf(watchdogPid);
+        pooled = helpers.flatMap((pid) => childrenRunning(pid, "sleep 3600"));
+        return helpers.length === 2 && pooled.length === 4;
+      }, "two spawners and four pooled processes");
+      wd.child.kill("SIGKILL");
+      await wd.exited;
+      await eventually(
+        () => [...helpers, ...pooled].every((pid) => !alive(pid)),
+        "spawners and pooled processes to go",
+      );
+    } finally {
+      // A failed wait must not leave the watchdog and its processes running after the test.
+      wd.child.kill("SIGKILL");
+    }
   });
 });
