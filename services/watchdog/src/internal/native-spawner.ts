@@ -177,7 +177,8 @@ export function createNativeStarter(
   return {
     start(vars, ready) {
       if (useFallback || helper === undefined) return opts.fallback.start(vars, ready);
-      const id = nextId++;
+      const id = nextId;
+      nextId = nextId === 0xffffffff ? 1 : nextId + 1; // ids are u32 in the helper's frames
       const proc = new RemoteProcess(vars, ready);
       pending.set(id, { id, proc, sockets: {} });
       helper.stdin.write(frame(id, vars));
