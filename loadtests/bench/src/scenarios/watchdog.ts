@@ -1,3 +1,8 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { timedLoop } from "../latency.js";
 import { load, median, type LoadResult } from "../load.js";
 import { startTarget, waitHttp, type Target } from "../procs.js";
@@ -46,6 +51,36 @@ function goalOf(name: string, conns: number): { goal?: string } {
   return {};
 }
 
+const POOL_FLOOR_SOURCE = fileURLToPath(new URL("../../native/pool-floor.c", import.meta.url));
+
+/**
+ * The floor under goal (d): a pooled `cat` driven by a C parent with no HTTP and no Node
+ * (native/pool-floor.c), median of three runs of 300 calls. Undefined without a C compiler.
+ */
+function poolFloor(): Row | undefined {
+  const dir = mkdtempSync(join(tmpdir(), "ferry-floor-"));
+  try {
+    const bin = join(dir, "pool-floor");
+    execFileSync(process.env.CC || "cc", ["-O2", "-o", bin, POOL_FLOOR_SOURCE], { stdio: "pipe" });
+    const runs = [0, 1, 2]
+      .map(() => execFileSync(bin, ["300"], { encoding: "utf8" }).trim().split(" ").map(Number))
+      .sort((a, b) => (a[1] ?? 0) - (b[1] ?? 0));
+    const [, p50 = NaN, p99 = NaN] = runs[1] ?? [];
+    return {
+      group: "watchdog",
+      name: "(d0) floor: pooled cat from a C parent, no HTTP",
+      rps: 1e6 / p50,
+      p50: p50 / 1000,
+      p99: p99 / 1000,
+      note: "write, close stdin, read stdout to its end, wait for the exit status",
+    };
+  } catch {
+    return undefined;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** The watchdog issue's table: direct upstream, http mode, fork without and with a warm pool. */
 export async function watchdogScenarios(s: BenchSettings): Promise<Row[]> {
   const rows: Row[] = [];
@@ -74,6 +109,7 @@ export async function watchdogScenarios(s: BenchSettings): Promise<Row[]> {
       () => watchdog({ mode: "fork", fprocess: "cat", pool_size: "16", native_spawner: "false" }),
     ],
   ];
+  const floor = poolFloor();
   try {
     const direct: Record<number, LoadResult> = {};
     for (const conns of [1, 50]) {
@@ -108,5 +144,6 @@ export async function watchdogScenarios(s: BenchSettings): Promise<Row[]> {
   } finally {
     await upstream.stop();
   }
+  if (floor) rows.push(floor);
   return rows;
 }
