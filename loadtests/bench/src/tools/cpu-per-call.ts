@@ -26,6 +26,25 @@ function listenerPid(port: number): number {
   return Number(/pid=(\d+)/.exec(out)?.[1]);
 }
 
+/**
+ * Takes each process's CPU time now; `report(calls)` prints what each used since, per call, and
+ * their total.
+ */
+function cpuMeter(pids: Record<string, number>): { report: (calls: number) => void } {
+  const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMicros(pid)]));
+  return {
+    report(count) {
+      let total = 0;
+      for (const [name, pid] of Object.entries(pids)) {
+        const us = Math.round((cpuMicros(pid) - (before[name] ?? 0)) / Math.max(1, count));
+        total += us;
+        process.stdout.write(`  ${name.padEnd(13)} ${String(us).padStart(5)} µs/call\n`);
+      }
+      process.stdout.write(`  ${"total".padEnd(13)} ${String(total).padStart(5)} µs/call; `);
+    },
+  };
+}
+
 const nats = await startNats();
 const redis = await startRedis();
 const ferry = await startFront(nats.url, redis.url, profileDir);
@@ -39,14 +58,11 @@ await sleep(1000);
 
 // The backlog first, then the workers. Both are measured: accepting the backlog (the gateway's
 // side of each call) and draining it (everything after the 202).
-const acceptPids: Record<string, number> = {
+const acceptCpu = cpuMeter({
   gateway: ferry.gateway.proc.child.pid ?? 0,
   "nats-server": listenerPid(nats.port),
   "redis-server": listenerPid(redis.port),
-};
-const acceptBefore = Object.fromEntries(
-  Object.entries(acceptPids).map(([k, pid]) => [k, cpuMicros(pid)]),
-);
+});
 const acceptStart = Date.now();
 await autocannon({
   url: `${ferry.gateway.url}/async-function/bench`,
@@ -56,21 +72,15 @@ await autocannon({
   connections: 50,
   amount: calls,
 });
-let acceptTotal = 0;
 process.stdout.write("accept\n");
-for (const [name, pid] of Object.entries(acceptPids)) {
-  const us = Math.round((cpuMicros(pid) - (acceptBefore[name] ?? 0)) / calls);
-  acceptTotal += us;
-  process.stdout.write(`  ${name.padEnd(13)} ${String(us).padStart(5)} µs/call\n`);
-}
-process.stdout.write(`  ${"total".padEnd(13)} ${String(acceptTotal).padStart(5)} µs/call; `);
+acceptCpu.report(calls);
 process.stdout.write(
   `${Math.round((calls * 1000) / (Date.now() - acceptStart))} 202/s (50 conns)\n`,
 );
 process.stdout.write("drain\n");
 const { worker, callbacks } = await startBack(ferry);
 const { fn, upstream, sink } = ferry;
-const pids: Record<string, number> = {
+const drainCpu = cpuMeter({
   worker: worker.proc.child.pid ?? 0,
   callbacks: callbacks.proc.child.pid ?? 0,
   watchdog: fn.proc.child.pid ?? 0,
@@ -78,8 +88,7 @@ const pids: Record<string, number> = {
   sink: sink.proc.child.pid ?? 0,
   "nats-server": listenerPid(nats.port),
   "redis-server": listenerPid(redis.port),
-};
-const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMicros(pid)]));
+});
 const t0 = Date.now();
 let seen = 0;
 let lastChange = Date.now();
@@ -88,14 +97,8 @@ while (seen < calls && Date.now() - lastChange < 10_000) {
   const now = ((await (await fetch(`${sink.url}/stats`)).json()) as { unique: number }).unique;
   if (now !== seen) [seen, lastChange] = [now, Date.now()];
 }
-let total = 0;
-for (const [name, pid] of Object.entries(pids)) {
-  const us = Math.round((cpuMicros(pid) - (before[name] ?? 0)) / Math.max(1, seen));
-  total += us;
-  process.stdout.write(`  ${name.padEnd(13)} ${String(us).padStart(5)} µs/call\n`);
-}
+drainCpu.report(seen);
 const rate = Math.round(seen / ((lastChange - t0) / 1000));
-process.stdout.write(`  ${"total".padEnd(13)} ${String(total).padStart(5)} µs/call; `);
 process.stdout.write(`${seen}/${calls} callbacks at ${rate}/s\n`);
 
 for (const t of ferry.targets) await t.stop();
