@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { createLogger, createRegistry, freePort } from "@ferry/runtime";
@@ -103,6 +103,18 @@ export async function runWatchdogToExit(
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
   return { code, stderr };
+}
+
+/** Pids of the children of `parent` whose command line (`ps` args) passes `match`. */
+export function childrenOf(parent: number, match: (args: string) => boolean): number[] {
+  const out = execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(parent)], {
+    encoding: "utf8",
+  });
+  return out
+    .split("\n")
+    .map((line) => /^\s*(\d+)\s+(.*)$/.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null && match(m[2] ?? ""))
+    .map((m) => Number(m[1]));
 }
 
 /** True if a process with this pid exists and is not a zombie waiting to be reaped. */

@@ -1,24 +1,13 @@
-import { execFileSync } from "node:child_process";
 import { describe, expect, test } from "vitest";
 import { createLogger } from "@ferry/runtime";
 import { createNativeStarter, nativeSpawnerBuilt } from "../src/internal/native-spawner.js";
 import { createFunctionOutput } from "../src/internal/output.js";
 import type { FunctionProcess } from "../src/internal/process.js";
 import { createLocalStarter } from "../src/internal/spawner.js";
-import { alive, eventually, spawnWatchdog, startInProcess } from "./helpers.js";
+import { alive, childrenOf, eventually, spawnWatchdog, startInProcess } from "./helpers.js";
 
-/** Pids of the children of `parent` whose command line matches `pattern`. */
-function childrenOf(parent: number, pattern: RegExp): number[] {
-  const out = execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(parent)], {
-    encoding: "utf8",
-  });
-  return out
-    .split("\n")
-    .filter((line) => pattern.test(line))
-    .map((line) => Number.parseInt(line.trim(), 10));
-}
-
-const HELPER = /ferry-spawn /;
+const helperOf = (parent: number): number[] =>
+  childrenOf(parent, (args) => args.includes("ferry-spawn "));
 
 describe("native spawner", () => {
   test("native spawner - is built, and starts fork-mode processes unless native_spawner=false", async () => {
@@ -55,7 +44,7 @@ describe("native spawner", () => {
     const call = async (): Promise<string> =>
       (await fetch(`${wd.url}/`, { method: "POST", body: "abc" })).text();
     expect(await call()).toBe("ABC");
-    const [helper] = childrenOf(process.pid, HELPER);
+    const [helper] = helperOf(process.pid);
     expect(helper).toBeDefined();
     process.kill(helper as number, "SIGKILL");
     await eventually(() => !alive(helper as number), "the helper to die");
@@ -69,8 +58,8 @@ describe("native spawner", () => {
       let helper: number | undefined;
       let pooled: number[] = [];
       await eventually(() => {
-        helper = childrenOf(watchdogPid, HELPER)[0];
-        pooled = helper === undefined ? [] : childrenOf(helper, /sleep 3600/);
+        helper = helperOf(watchdogPid)[0];
+        pooled = helper === undefined ? [] : childrenOf(helper, (args) => args === "sleep 3600");
         return pooled.length === 4;
       }, "the helper and four pooled processes");
       wd.child.kill("SIGKILL");

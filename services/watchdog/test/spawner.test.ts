@@ -1,28 +1,13 @@
-import { execFileSync } from "node:child_process";
 import { describe, expect, test } from "vitest";
-import { alive, eventually, spawnWatchdog, startInProcess } from "./helpers.js";
+import { alive, childrenOf, eventually, spawnWatchdog, startInProcess } from "./helpers.js";
 
 /** Pids of the spawner processes whose parent is `parent`. */
-function spawnersOf(parent: number): number[] {
-  const out = execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(parent)], {
-    encoding: "utf8",
-  });
-  return out
-    .split("\n")
-    .filter((line) => line.includes(" -e ") && line.includes("node:child_process"))
-    .map((line) => Number.parseInt(line.trim(), 10));
-}
+const spawnersOf = (parent: number): number[] =>
+  childrenOf(parent, (args) => args.includes(" -e ") && args.includes("node:child_process"));
 
 /** Pids of the children of `parent` running `command` exactly. */
-function childrenRunning(parent: number, command: string): number[] {
-  const out = execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(parent)], {
-    encoding: "utf8",
-  });
-  return out
-    .split("\n")
-    .filter((line) => line.trim().split(/\s+/).slice(1).join(" ") === command)
-    .map((line) => Number.parseInt(line.trim(), 10));
-}
+const childrenRunning = (parent: number, command: string): number[] =>
+  childrenOf(parent, (args) => args.trim().split(/\s+/).join(" ") === command);
 
 describe("spawners", () => {
   test("spawners - with spawners=0 the watchdog forks itself, with and without a pool", async () => {
