@@ -1,6 +1,7 @@
 import { Redis } from "ioredis";
 import {
   coalesceWrites,
+  logConnectionErrors,
   configOrExit,
   createLogger,
   createRegistry,
@@ -18,6 +19,8 @@ const otel = await startSdk("callbacks");
 const redis = new Redis(cfg.REDIS_URL, { maxRetriesPerRequest: null });
 coalesceWrites(redis);
 const bullRedis = new Redis(cfg.REDIS_URL, { maxRetriesPerRequest: null });
+logConnectionErrors(redis, logger, "redis");
+logConnectionErrors(bullRedis, logger, "redis-queue");
 const metricsRegistry = createRegistry();
 const worker = createCallbackWorker({
   redis,

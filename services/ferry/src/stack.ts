@@ -13,7 +13,7 @@ import {
   type FunctionRegistry,
   type NatsConnection,
 } from "@ferry/jetstream";
-import { coalesceWrites, createRegistry } from "@ferry/runtime";
+import { coalesceWrites, logConnectionErrors, createRegistry } from "@ferry/runtime";
 import { createGateway, type Gateway, type GatewayOptions } from "@ferry/gateway";
 import { createQueueWorker, type QueueWorker } from "@ferry/queue-worker";
 import {
@@ -124,6 +124,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   // BullMQ's connection is left as it is: it blocks on BZPOPMIN-style commands, and batches itself.
   coalesceWrites(redis);
   coalesceWrites(gatewayRedis);
+  logConnectionErrors(redis, logger, "redis");
+  logConnectionErrors(bullRedis, logger, "redis-queue");
+  logConnectionErrors(gatewayRedis, logger, "redis-gateway");
   const metricsRegistry = createRegistry();
   const delivery: DeliveryOptions = {
     addressPolicy: createAddressPolicy(opts.callbackAllowlist ?? []),

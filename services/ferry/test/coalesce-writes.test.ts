@@ -1,8 +1,9 @@
 import { Socket } from "node:net";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { afterAll, beforeAll, expect, test, vi } from "vitest";
 import { Redis } from "ioredis";
 import { connectNats } from "@ferry/jetstream";
-import { coalesceWrites, createLogger } from "@ferry/runtime";
+import { coalesceWrites, createLogger, logConnectionErrors } from "@ferry/runtime";
+import { pino } from "pino";
 import { startNats, startRedis, type ServerHandle } from "@ferry/testkit";
 import { eventually } from "./helpers.js";
 
@@ -15,6 +16,8 @@ let probe: Redis;
 beforeAll(async () => {
   server = await startRedis();
   probe = new Redis(server.url);
+  // It sees the restarts of these tests too; its errors are not what they check.
+  probe.on("error", () => {});
 });
 
 afterAll(async () => {
@@ -127,5 +130,35 @@ test("NATS publishes of separate requests in one turn leave as one write", async
     writes.restore();
     await nc.close();
     await nats.stop();
+  }
+});
+
+test("a Redis outage is logged once as a warning and once when the connection is back", async () => {
+  const lines: { level: number; msg: string; connection?: string }[] = [];
+  const logger = pino(
+    { level: "debug" },
+    { write: (line: string) => void lines.push(JSON.parse(line)) },
+  );
+  const client = new Redis(server.url, { maxRetriesPerRequest: null });
+  logConnectionErrors(client, logger, "status");
+  // Without a listener ioredis reports each error on console.error, outside the service's log.
+  const stderr = vi.spyOn(console, "error");
+  try {
+    await client.ping();
+    await server.halt({ kill: true });
+    await eventually(() => lines.filter((l) => l.level === 30 || l.level === 40).length >= 1);
+    await new Promise((r) => setTimeout(r, 300)); // a few failed reconnect attempts
+    await server.restart();
+    await eventually(() => lines.some((l) => l.msg === "connection back"));
+    const visible = lines.filter((l) => l.level >= 30);
+    expect(visible.map((l) => [l.level, l.msg, l.connection])).toEqual([
+      [40, "connection error; reconnecting", "status"],
+      [30, "connection back", "status"],
+    ]);
+    expect(await client.ping()).toBe("PONG");
+    expect(stderr.mock.calls.flat().join(" ")).not.toContain("Unhandled error event");
+  } finally {
+    stderr.mockRestore();
+    client.disconnect();
   }
 });

@@ -2,6 +2,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { Redis } from "ioredis";
 import {
   coalesceWrites,
+  logConnectionErrors,
   configOrExit,
   createLogger,
   createRegistry,
@@ -29,6 +30,7 @@ const registry = await openFunctionRegistry(nc, { logger, replicas: cfg.STREAM_R
 // A short command timeout: a slow Redis must not hold up the 202 (the call is already durable).
 const redis = new Redis(cfg.REDIS_URL, { maxRetriesPerRequest: 1, commandTimeout: 2_000 });
 coalesceWrites(redis);
+logConnectionErrors(redis, logger, "redis");
 const gateway = await createGateway({
   nc,
   registry,

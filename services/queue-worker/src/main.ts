@@ -1,6 +1,7 @@
 import { Redis } from "ioredis";
 import {
   coalesceWrites,
+  logConnectionErrors,
   configOrExit,
   createLogger,
   createRegistry,
@@ -21,6 +22,8 @@ const nc = await connectNats({ servers: cfg.NATS_URL, name: "ferry-queue-worker"
 const redis = new Redis(cfg.REDIS_URL, { maxRetriesPerRequest: null });
 coalesceWrites(redis);
 const bullRedis = new Redis(cfg.REDIS_URL, { maxRetriesPerRequest: null });
+logConnectionErrors(redis, logger, "redis");
+logConnectionErrors(bullRedis, logger, "redis-queue");
 const registry = await openFunctionRegistry(nc, { logger, replicas: cfg.STREAM_REPLICAS });
 const metricsRegistry = createRegistry();
 const worker = await createQueueWorker({

@@ -38,3 +38,5 @@ export {
 export type { SharedMetrics } from "./openfaas-metrics.js";
 export { coalesceSocket, coalesceWrites } from "./coalesce.js";
 export type { StreamClient } from "./coalesce.js";
+export { logConnectionErrors } from "./redis-errors.js";
+export type { ErrorEmitter } from "./redis-errors.js";
