@@ -1,22 +1,21 @@
-// npm run bench [-- --quick] [-- --profile] [-- watchdog|baseline|ferry ...]
+// npm run bench [-- --quick] [-- --profile] [-- --workers N] [-- watchdog|baseline|ferry ...]
 // Measures Ferry beside raw baselines in one run, prints a table and saves it as JSON.
 import { cpus, loadavg } from "node:os";
 import { resolve } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { startNats, startRedis } from "@ferry/testkit";
 import { printTable, saveJson, type Row } from "./report.js";
-import { settingsFor } from "./settings.js";
+import { benchArgs, settingsFor } from "./settings.js";
 import { httpBaselines } from "./scenarios/baselines.js";
 import { ferryScenarios } from "./scenarios/ferry.js";
 import { rawJetStream } from "./scenarios/jetstream.js";
 import { watchdogScenarios } from "./scenarios/watchdog.js";
 
-const args = process.argv.slice(2);
-const quick = args.includes("--quick");
-const profileDir = args.includes("--profile") ? resolve("bench-results/profiles") : undefined;
-const groups = args.filter((a) => !a.startsWith("--"));
+const { flags, workers, positional: groups } = benchArgs(process.argv.slice(2));
+const quick = flags.has("--quick");
+const profileDir = flags.has("--profile") ? resolve("bench-results/profiles") : undefined;
 const wants = (g: string): boolean => groups.length === 0 || groups.includes(g);
-const s = settingsFor(quick);
+const s = settingsFor(quick, workers);
 const rows: Row[] = [];
 const loadBefore = loadavg();
 
@@ -43,6 +42,7 @@ const context = {
   quick,
   seconds: s.seconds,
   repeats: s.repeats,
+  workers: s.workers,
   cpus: cpus().length,
   loadBefore,
   loadAfter: loadavg(),

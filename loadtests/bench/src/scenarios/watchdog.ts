@@ -98,17 +98,22 @@ export async function watchdogScenarios(s: BenchSettings): Promise<Row[]> {
       "(d) watchdog fork cat, pool",
       () => watchdog({ mode: "fork", fprocess: "cat", pool_size: "16" }),
     ],
-    // The same two with Node's spawn (two spawner processes) instead of the native helper, for
-    // comparison: what the helper buys, and what a watchdog built without a C compiler does.
-    [
-      "(c-) fork cat, no pool, Node spawners",
-      () => watchdog({ mode: "fork", fprocess: "cat", pool_size: "0", native_spawner: "false" }),
-    ],
-    [
-      "(d-) fork cat, pool, Node spawners",
-      () => watchdog({ mode: "fork", fprocess: "cat", pool_size: "16", native_spawner: "false" }),
-    ],
   ];
+  // The same two with Node's spawn (two spawner processes) instead of the native helper, for
+  // comparison: what the helper buys, and what a watchdog built without a C compiler does. Left
+  // out of --quick, which must stay under a minute.
+  if (s.repeats > 1) {
+    targets.push(
+      [
+        "(c-) fork cat, no pool, Node spawners",
+        () => watchdog({ mode: "fork", fprocess: "cat", pool_size: "0", native_spawner: "false" }),
+      ],
+      [
+        "(d-) fork cat, pool, Node spawners",
+        () => watchdog({ mode: "fork", fprocess: "cat", pool_size: "16", native_spawner: "false" }),
+      ],
+    );
+  }
   const floor = poolFloor();
   try {
     const direct: Record<number, LoadResult> = {};

@@ -1,6 +1,7 @@
 // CPU time per call of each process while a backlog of calls drains to the callback sink: where
 // the end-to-end throughput goes. Every process runs as it is deployed (its own entry).
-//   node --import tsx --conditions=@ferry/source loadtests/bench/src/tools/cpu-per-call.ts [calls] [profile dir]
+//   node --import tsx --conditions=@ferry/source loadtests/bench/src/tools/cpu-per-call.ts \
+//     [calls] [profile dir] [--workers N]
 // With a profile dir, each Ferry process also writes a V8 CPU profile there when it stops.
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -10,9 +11,11 @@ import { createLogger, sleep } from "@ferry/runtime";
 import { openFunctionRegistry } from "@ferry/jetstream";
 import { startNats, startRedis } from "@ferry/testkit";
 import { startBack, startFront } from "../scenarios/ferry.js";
+import { benchArgs } from "../settings.js";
 
-const calls = Number(process.argv[2] ?? 6000);
-const profileDir = process.argv[3];
+const { workers: workerCount = 1, positional } = benchArgs(process.argv.slice(2));
+const [callsArg, profileDir] = positional;
+const calls = Number(callsArg ?? 6000);
 
 /** User plus system CPU of a process so far, in microseconds (clock ticks are 1/100 s). */
 function cpuMicros(pid: number): number {
@@ -78,10 +81,12 @@ process.stdout.write(
   `${Math.round((calls * 1000) / (Date.now() - acceptStart))} 202/s (50 conns)\n`,
 );
 process.stdout.write("drain\n");
-const { worker, callbacks } = await startBack(ferry);
+const { workers, callbacks } = await startBack(ferry, workerCount);
 const { fn, upstream, sink } = ferry;
 const drainCpu = cpuMeter({
-  worker: worker.proc.child.pid ?? 0,
+  ...Object.fromEntries(
+    workers.map((w, i) => [`worker${workers.length > 1 ? i + 1 : ""}`, w.proc.child.pid ?? 0]),
+  ),
   callbacks: callbacks.proc.child.pid ?? 0,
   watchdog: fn.proc.child.pid ?? 0,
   upstream: upstream.proc.child.pid ?? 0,
@@ -89,17 +94,22 @@ const drainCpu = cpuMeter({
   "nats-server": listenerPid(nats.port),
   "redis-server": listenerPid(redis.port),
 });
+// The first worker drains while the others start: only what arrives from here on is counted,
+// against the CPU used from here on.
+const sinkCount = async (): Promise<number> =>
+  ((await (await fetch(`${sink.url}/stats`)).json()) as { unique: number }).unique;
 const t0 = Date.now();
-let seen = 0;
+const before = await sinkCount();
+let seen = before;
 let lastChange = Date.now();
 while (seen < calls && Date.now() - lastChange < 10_000) {
   await sleep(100);
-  const now = ((await (await fetch(`${sink.url}/stats`)).json()) as { unique: number }).unique;
+  const now = await sinkCount();
   if (now !== seen) [seen, lastChange] = [now, Date.now()];
 }
-drainCpu.report(seen);
-const rate = Math.round(seen / ((lastChange - t0) / 1000));
-process.stdout.write(`${seen}/${calls} callbacks at ${rate}/s\n`);
+drainCpu.report(seen - before);
+const rate = Math.round((seen - before) / ((lastChange - t0) / 1000));
+process.stdout.write(`${seen}/${calls} callbacks, the last ${seen - before} at ${rate}/s\n`);
 
 for (const t of ferry.targets) await t.stop();
 await nc.close();
