@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { createLogger, sleep } from "@ferry/runtime";
 import { openFunctionRegistry } from "@ferry/jetstream";
 import { load } from "../load.js";
@@ -139,6 +140,61 @@ async function drain(sink: Target, count: number): Promise<SinkStats> {
   return last;
 }
 
+/**
+ * Drain rate into the sink from now (when the last worker is ready; the first ones drain while it
+ * starts) until `count` calls arrived or none for 10 s; from the first callback if it comes later.
+ */
+async function drainRate(sink: Target, count: number): Promise<{ rate: number; done: SinkStats }> {
+  const ready = await sinkStats(sink);
+  const from = ready.unique > 0 ? { n: ready.unique, at: Date.now() } : undefined;
+  const done = await drain(sink, count);
+  const counted = done.unique - (from?.n ?? 0);
+  return {
+    rate: counted / Math.max(0.001, (done.lastAt - (from?.at ?? done.firstAt)) / 1000),
+    done,
+  };
+}
+
+/**
+ * The minimal worker (targets/minimal-worker.ts) drains what the minimal gateway accepted through
+ * the same function and sink: the ceiling for an honest worker on this machine.
+ */
+async function minimalDrain(
+  nc: NatsConnection,
+  ferry: Ferry,
+  s: BenchSettings,
+): Promise<Row | undefined> {
+  const jsm = await jetstreamManager(nc);
+  const backlog = await jsm.streams
+    .info("BENCH_MINIMAL")
+    .then((i) => i.state.messages)
+    .catch(() => 0);
+  if (backlog === 0) return undefined;
+  await fetch(`${ferry.sink.url}/stats`, { method: "DELETE" });
+  const workers: Target[] = [];
+  try {
+    for (let i = 0; i < s.workers; i++) {
+      workers.push(
+        await startTarget("loadtests/bench/src/targets/minimal-worker.ts", {
+          ...ferry.common,
+          FUNCTION_URL: ferry.fn.url,
+          CALLBACK_URL: `${ferry.sink.url}/cb`,
+          MAX_INFLIGHT: "256",
+        }),
+      );
+    }
+    const { rate, done } = await drainRate(ferry.sink, backlog);
+    return {
+      group: "baseline",
+      name: `minimal worker: call, store, callback, ack; ${s.workers} of them (${done.unique}/${backlog})`,
+      rps: rate,
+      note: "the same function and sink; the ceiling for the end-to-end drain",
+    };
+  } finally {
+    for (const w of workers) await w.stop();
+  }
+}
+
 /** Ferry's accept rate, end-to-end completions and accept-to-callback latency at half load. */
 export async function ferryScenarios(
   nc: NatsConnection,
@@ -190,18 +246,17 @@ export async function ferryScenarios(
     // End-to-end throughput: workers and callbacks drain that backlog into the sink.
     const accepted = Math.round(accept.rps * s.seconds);
     await startBack(ferry, s.workers);
-    // Counted from when the last worker is ready (the first ones drain while it starts), or from
-    // the first callback when it came later.
-    const ready = await sinkStats(ferry.sink);
-    const from = ready.unique > 0 ? { n: ready.unique, at: Date.now() } : undefined;
-    const done = await drain(ferry.sink, accepted);
-    const counted = done.unique - (from?.n ?? 0);
-    const e2eRate = counted / Math.max(0.001, (done.lastAt - (from?.at ?? done.firstAt)) / 1000);
+    const { rate: e2eRate, done } = await drainRate(ferry.sink, accepted);
+    const minimal = await minimalDrain(nc, ferry, s);
+    if (minimal) rows.push(minimal);
     rows.push({
       group: "ferry",
       name: `end-to-end completions/s, backlog drained to the sink by ${s.workers} worker${s.workers === 1 ? "" : "s"} (${done.unique}/${accepted})`,
       rps: e2eRate,
       note: `duplicates ${done.duplicates}; goal >= 4,000/s`,
+      ...(minimal?.rps
+        ? { ratio: { value: e2eRate / minimal.rps, against: "minimal worker" } }
+        : {}),
     });
 
     // At half of that maximum (the goal), then at a quarter: the drain above runs without the
