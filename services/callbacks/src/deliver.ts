@@ -3,9 +3,11 @@ import { UnrecoverableError } from "bullmq";
 import { HttpHeaders, type CallbackJob } from "@ferry/contracts";
 import {
   BlockedAddressError,
+  callWhole,
   createAddressPolicy,
   currentTrace,
   type AddressPolicy,
+  type WholeResponse,
 } from "@ferry/runtime";
 import { guardedConnector } from "./guard.js";
 import {
@@ -117,21 +119,23 @@ export class CallbackSender {
   async #attempt(job: Callback, attempt: number): Promise<number> {
     const url = new URL(job.url);
     const { body } = job;
-    let res: Dispatcher.ResponseData;
+    let res: WholeResponse;
     try {
-      res = await this.#agent.request({
-        origin: url.origin,
-        path: url.pathname + url.search,
-        method: "POST",
-        headers: {
-          ...headersFor(job, attempt),
-          ...currentTrace(job),
-          ...this.#signer?.headers(job.callId, body),
+      res = await callWhole(
+        this.#agent,
+        {
+          origin: url.origin,
+          path: url.pathname + url.search,
+          method: "POST",
+          headers: {
+            ...headersFor(job, attempt),
+            ...currentTrace(job),
+            ...this.#signer?.headers(job.callId, body),
+          },
+          body,
         },
-        body,
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
-      await res.body.dump();
+        { timeoutMs: this.#timeoutMs, discardBody: true },
+      );
     } catch (err) {
       const reason = describe(err);
       if (isBlocked(err)) throw new RefusedCallbackError(`callback refused: ${reason}`);
@@ -180,7 +184,7 @@ function headersFor(job: Callback, attempt: number): Record<string, string> {
   return headers;
 }
 
-function header(res: Dispatcher.ResponseData, name: string): string | undefined {
+function header(res: WholeResponse, name: string): string | undefined {
   const value = res.headers[name];
   return Array.isArray(value) ? value[0] : value;
 }

@@ -1,5 +1,6 @@
 import { Agent, errors, type Dispatcher } from "undici";
 import { HttpHeaders, type Invocation } from "@ferry/contracts";
+import { callWhole } from "@ferry/runtime";
 import type { CallBody } from "./body.js";
 
 /** What a function answered, or why it could not be reached. */
@@ -42,17 +43,20 @@ export class Dispatch {
     const base = new URL(endpoint);
     const path = joinPath(base.pathname, inv.path) + (inv.query ? `?${inv.query}` : "");
     try {
-      const res = await this.#agent.request({
-        origin: base.origin,
-        path,
-        method: inv.method as Dispatcher.HttpMethod,
-        headers: requestHeaders(inv, opts.attempt, opts.maxAttempts),
-        body,
-        headersTimeout: opts.timeoutMs,
-        bodyTimeout: opts.timeoutMs,
-        ...(opts.signal ? { signal: opts.signal } : {}),
-      });
-      const payload = Buffer.from(await res.body.arrayBuffer());
+      const res = await callWhole(
+        this.#agent,
+        {
+          origin: base.origin,
+          path,
+          method: inv.method as Dispatcher.HttpMethod,
+          headers: requestHeaders(inv, opts.attempt, opts.maxAttempts),
+          body,
+          headersTimeout: opts.timeoutMs,
+          bodyTimeout: opts.timeoutMs,
+        },
+        { signal: opts.signal },
+      );
+      const payload = res.body;
       const contentType = res.headers["content-type"];
       const retryAfter = res.headers[HttpHeaders.RetryAfter];
       return {

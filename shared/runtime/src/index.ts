@@ -37,6 +37,8 @@ export {
 } from "./openfaas-metrics.js";
 export type { SharedMetrics } from "./openfaas-metrics.js";
 export { coalesceSocket, coalesceWrites } from "./coalesce.js";
+export { callWhole } from "./http-call.js";
+export type { CallOptions, WholeResponse } from "./http-call.js";
 export type { StreamClient } from "./coalesce.js";
 export { logConnectionErrors } from "./redis-errors.js";
 export type { ErrorEmitter } from "./redis-errors.js";
