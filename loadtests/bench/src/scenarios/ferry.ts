@@ -5,7 +5,7 @@ import { createLogger, sleep } from "@ferry/runtime";
 import { openFunctionRegistry } from "@ferry/jetstream";
 import { load } from "../load.js";
 import { paced } from "../paced.js";
-import { startTarget, waitHttp, type Target } from "../procs.js";
+import { startAll, startTarget, waitHttp, type Target } from "../procs.js";
 import type { Row } from "../report.js";
 import type { BenchSettings } from "../settings.js";
 import { stageMedians } from "../stages.js";
@@ -48,78 +48,66 @@ export async function startFront(
     LOG_LEVEL: "warn",
     CALLBACK_ALLOWLIST: "127.0.0.1",
   };
-  // Whatever started is stopped again if a later start fails.
-  const started: Target[] = [];
-  const track = async (t: Promise<Target>): Promise<Target> => {
-    const target = await t;
-    started.unshift(target);
-    return target;
-  };
+  const [upstream, sink, gateway] = (await startAll([
+    startTarget("loadtests/bench/src/targets/upstream.ts"),
+    startTarget("loadtests/callback-sink/src/main.ts", {}, "callback sink on"),
+    // As deployed: with operator credentials (the bench itself only invokes functions).
+    startTarget(
+      "services/gateway/src/main.ts",
+      { ...common, AUTH_TOKENS: randomBytes(16).toString("hex") },
+      { path: "/readyz" },
+      "PORT",
+      profile,
+    ),
+  ])) as [Target, Target, Target];
   try {
-    const upstream = await track(startTarget("loadtests/bench/src/targets/upstream.ts"));
-    const fn = await track(
-      startTarget(
-        "services/watchdog/src/main.ts",
-        {
-          mode: "http",
-          fprocess: "sleep 86400",
-          upstream_url: upstream.url,
-          metrics_port: "0",
-          suppress_lock: "true",
-          healthcheck_interval: "0s",
-        },
-        "watchdog ready",
-        "port",
-      ),
-    );
-    const sink = await track(
-      startTarget("loadtests/callback-sink/src/main.ts", {}, "callback sink on"),
-    );
-    const gateway = await track(
-      // As deployed: with operator credentials (the bench itself only invokes functions).
-      startTarget(
-        "services/gateway/src/main.ts",
-        { ...common, AUTH_TOKENS: randomBytes(16).toString("hex") },
-        { path: "/readyz" },
-        "PORT",
-        profile,
-      ),
+    const fn = await startTarget(
+      "services/watchdog/src/main.ts",
+      {
+        mode: "http",
+        fprocess: "sleep 86400",
+        upstream_url: upstream.url,
+        metrics_port: "0",
+        suppress_lock: "true",
+        healthcheck_interval: "0s",
+      },
+      "watchdog ready",
+      "port",
     );
     return { targets: [gateway, sink, fn, upstream], gateway, sink, fn, upstream, common, profile };
   } catch (err) {
-    for (const t of started) await t.stop();
+    for (const t of [gateway, sink, upstream]) await t.stop();
     throw err;
   }
 }
 
 /**
- * Starts the callbacks service, then `workers` queue-workers: competing consumers of the same
- * queue, as replicas of one deployment are. The first worker drains while the next one starts.
+ * Starts the callbacks service and `workers` queue-workers: competing consumers of the same
+ * queue, as replicas of one deployment are. The first ready drains while the others start.
  */
 export async function startBack(
   ferry: Ferry,
   workers = 1,
 ): Promise<{ workers: Target[]; callbacks: Target }> {
-  const callbacks = await startTarget(
-    "services/callbacks/src/main.ts",
-    { ...ferry.common, CONCURRENCY: "256" },
-    { path: "/readyz" },
-    "HEALTH_PORT",
-    ferry.profile,
-  );
-  ferry.targets.unshift(callbacks);
-  const started: Target[] = [];
-  for (let i = 0; i < workers; i++) {
-    const worker = await startTarget(
-      "services/queue-worker/src/main.ts",
-      { ...ferry.common, MAX_INFLIGHT: "256" },
+  const [callbacks, ...started] = (await startAll([
+    startTarget(
+      "services/callbacks/src/main.ts",
+      { ...ferry.common, CONCURRENCY: "256" },
       { path: "/readyz" },
       "HEALTH_PORT",
       ferry.profile,
-    );
-    ferry.targets.unshift(worker);
-    started.push(worker);
-  }
+    ),
+    ...Array.from({ length: workers }, () =>
+      startTarget(
+        "services/queue-worker/src/main.ts",
+        { ...ferry.common, MAX_INFLIGHT: "256" },
+        { path: "/readyz" },
+        "HEALTH_PORT",
+        ferry.profile,
+      ),
+    ),
+  ])) as [Target, ...Target[]];
+  ferry.targets.unshift(callbacks, ...started);
   return { workers: started, callbacks };
 }
 
@@ -159,39 +147,62 @@ async function drainRate(sink: Target, count: number): Promise<{ rate: number; d
  * The minimal worker (targets/minimal-worker.ts) drains what the minimal gateway accepted through
  * the same function and sink: the ceiling for an honest worker on this machine.
  */
-async function minimalDrain(
-  nc: NatsConnection,
-  ferry: Ferry,
-  s: BenchSettings,
-): Promise<Row | undefined> {
+async function minimalDrain(nc: NatsConnection, ferry: Ferry, s: BenchSettings): Promise<Row[]> {
   const jsm = await jetstreamManager(nc);
   const backlog = await jsm.streams
     .info("BENCH_MINIMAL")
     .then((i) => i.state.messages)
     .catch(() => 0);
-  if (backlog === 0) return undefined;
+  if (backlog === 0) return [];
   await fetch(`${ferry.sink.url}/stats`, { method: "DELETE" });
-  const workers: Target[] = [];
+  const started = await startAll(
+    Array.from({ length: s.workers }, () =>
+      startTarget("loadtests/bench/src/targets/minimal-worker.ts", {
+        ...ferry.common,
+        FUNCTION_URL: ferry.fn.url,
+        CALLBACK_URL: `${ferry.sink.url}/cb`,
+        MAX_INFLIGHT: "256",
+      }),
+    ),
+  );
   try {
-    for (let i = 0; i < s.workers; i++) {
-      workers.push(
-        await startTarget("loadtests/bench/src/targets/minimal-worker.ts", {
-          ...ferry.common,
-          FUNCTION_URL: ferry.fn.url,
-          CALLBACK_URL: `${ferry.sink.url}/cb`,
-          MAX_INFLIGHT: "256",
-        }),
-      );
-    }
     const { rate, done } = await drainRate(ferry.sink, backlog);
-    return {
+    const rows: Row[] = [
+      {
+        group: "baseline",
+        name: `minimal worker: call, store, callback, ack; ${s.workers} of them (${done.unique}/${backlog})`,
+        rps: rate,
+        note: "the same function and sink; the ceiling for the end-to-end drain",
+      },
+    ];
+    // The latency goal on the same minimal path: the minimal gateway in front, paced at half
+    // the rate above. Latency is from when JetStream stored the call, so it leaves out the
+    // gateway's HTTP parsing, a fraction of a millisecond.
+    const gateway = await startTarget("loadtests/bench/src/targets/minimal-gateway.ts", {
+      NATS_URL: ferry.common.NATS_URL ?? "",
+    });
+    started.push(gateway);
+    const half = Math.max(10, Math.round(rate / 2));
+    await fetch(`${ferry.sink.url}/stats`, { method: "DELETE" });
+    const run = await paced({
+      url: gateway.url,
+      body: BODY,
+      connections: 50,
+      durationSec: s.seconds,
+      rate: half,
+    });
+    const seen = await drain(ferry.sink, run.total - run.errors);
+    rows.push({
       group: "baseline",
-      name: `minimal worker: call, store, callback, ack; ${s.workers} of them (${done.unique}/${backlog})`,
-      rps: rate,
-      note: "the same function and sink; the ceiling for the end-to-end drain",
-    };
+      name: `minimal gateway + workers: accept -> callback at ${half}/s (half of max)`,
+      rps: run.rps,
+      ...(seen.p50Ms !== undefined ? { p50: seen.p50Ms } : {}),
+      ...(seen.p99Ms !== undefined ? { p99: seen.p99Ms } : {}),
+      note: `the floor under the latency goal (accept p50 ${run.p50.toFixed(1)} ms)`,
+    });
+    return rows;
   } finally {
-    for (const w of workers) await w.stop();
+    for (const t of started) await t.stop();
   }
 }
 
@@ -247,8 +258,9 @@ export async function ferryScenarios(
     const accepted = Math.round(accept.rps * s.seconds);
     await startBack(ferry, s.workers);
     const { rate: e2eRate, done } = await drainRate(ferry.sink, accepted);
-    const minimal = await minimalDrain(nc, ferry, s);
-    if (minimal) rows.push(minimal);
+    const floors = await minimalDrain(nc, ferry, s);
+    rows.push(...floors);
+    const minimal = floors[0];
     rows.push({
       group: "ferry",
       name: `end-to-end completions/s, backlog drained to the sink by ${s.workers} worker${s.workers === 1 ? "" : "s"} (${done.unique}/${accepted})`,
@@ -261,10 +273,12 @@ export async function ferryScenarios(
 
     // At half of that maximum (the goal), then at a quarter: the drain above runs without the
     // gateway's share of the CPU, so on a small machine "half" is nearer saturation than it sounds.
-    for (const [share, label] of [
+    // --quick (one run per figure) measures the goal's half only, to stay under a minute.
+    const shares = [
       [2, "half"],
       [4, "a quarter"],
-    ] as const) {
+    ] as const;
+    for (const [share, label] of s.repeats > 1 ? shares : shares.slice(0, 1)) {
       const rate = Math.max(10, Math.round(e2eRate / share));
       await fetch(`${ferry.sink.url}/stats`, { method: "DELETE" });
       const since = Date.now();

@@ -33,7 +33,12 @@ async function handle(msg: JsMsg): Promise<void> {
   await redis.set(`bench:minimal:${callId}`, result, "EX", 3600);
   const cb = await request(CALLBACK_URL, {
     method: "POST",
-    headers: { "x-call-id": callId, "content-type": "application/octet-stream" },
+    // When JetStream stored the call, for the sink's accept -> callback latency.
+    headers: {
+      "x-call-id": callId,
+      "x-start-time": String(msg.info.timestampNanos),
+      "content-type": "application/octet-stream",
+    },
     body: result,
     dispatcher: agent,
   });
