@@ -5,7 +5,13 @@ import { Streams, decodeEvent, eventSubject, type CloudEvent } from "@ferry/cont
 import { startConnector, type Connector } from "@ferry/connector-sdk";
 import { connectNats, fromMsgHdrs, provisionStreams, type NatsConnection } from "@ferry/jetstream";
 import { createLogger } from "@ferry/runtime";
-import { startKafkaMock, startNats, type KafkaMock, type ServerHandle } from "@ferry/testkit";
+import {
+  startAll,
+  startKafkaMock,
+  startNats,
+  type KafkaMock,
+  type ServerHandle,
+} from "@ferry/testkit";
 import { KafkaFile, createKafkaSource } from "../src/index.js";
 
 const logger = createLogger({ name: "test", level: "silent" });
@@ -18,7 +24,7 @@ let admin: Admin;
 let connector: Connector | undefined;
 
 beforeAll(async () => {
-  [nats, mock] = await Promise.all([startNats(), startKafkaMock()]);
+  [nats, mock] = await startAll([startNats(), startKafkaMock()]);
   nc = await connectNats({ servers: nats.url, name: "test", logger });
   await provisionStreams(await jetstreamManager(nc));
   const kafka = new Kafka({ brokers: [mock.bootstrap], logLevel: logLevel.NOTHING });

@@ -2,6 +2,8 @@ import { availableParallelism } from "node:os";
 
 /** How long and how often each measurement runs. */
 export interface BenchSettings {
+  /** `--quick`: under a minute, only the rows with a goal and their baselines. */
+  quick: boolean;
   /** Seconds per load run. */
   seconds: number;
   /** Runs per figure; the median is reported. */
@@ -13,7 +15,7 @@ export interface BenchSettings {
 /** `--quick`: under a minute; default: a fuller run, under ten. `workers` overrides one per core. */
 export function settingsFor(quick: boolean, workers?: number): BenchSettings {
   const base = quick ? { seconds: 2, repeats: 1 } : { seconds: 10, repeats: 3 };
-  return { ...base, workers: workers ?? availableParallelism() };
+  return { quick, ...base, workers: workers ?? availableParallelism() };
 }
 
 /** Command-line flags of the bench and its tools: `--workers N` and the rest, positional. */

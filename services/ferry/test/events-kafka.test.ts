@@ -10,6 +10,7 @@ import { createLogger } from "@ferry/runtime";
 import {
   spawnTs,
   startHttpSink,
+  startAll,
   startKafkaMock,
   startNats,
   startRedis,
@@ -37,7 +38,7 @@ const processes: TsProcess[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "ferry-kafka-"));
-  [nats, redis, sink, kafkaMock] = await Promise.all([
+  [nats, redis, sink, kafkaMock] = await startAll([
     startNats(),
     startRedis(),
     startHttpSink(),

@@ -3,6 +3,7 @@ export { startServer } from "./server-process.js";
 export { startNats, startRedis } from "./servers.js";
 export { startNatsCluster } from "./cluster.js";
 export { startHttpSink } from "./sink.js";
+export { startAll } from "./start-all.js";
 export { spawnTs, REPO_ROOT } from "./child.js";
 export type { ServerHandle, ServerRecipe } from "./server-process.js";
 export type { ClusterNode, NatsCluster } from "./cluster.js";

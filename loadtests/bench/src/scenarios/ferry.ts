@@ -196,7 +196,7 @@ async function minimalDrain(
     const paces: Array<[number, string, string]> = [
       [Math.max(10, Math.round(rate / 2)), "half of max", "the floor under the latency goal"],
     ];
-    if (s.repeats > 1 && ferryRate > 0) {
+    if (!s.quick && ferryRate > 0) {
       const pace = Math.max(10, Math.round(ferryRate / 2));
       paces.push([pace, "Ferry's half-load rate", "Ferry's half load on the least path"]);
     }
@@ -297,7 +297,7 @@ export async function ferryScenarios(
       [2, "half"],
       [4, "a quarter"],
     ] as const;
-    for (const [share, label] of s.repeats > 1 ? shares : shares.slice(0, 1)) {
+    for (const [share, label] of s.quick ? shares.slice(0, 1) : shares) {
       const rate = Math.max(10, Math.round(e2eRate / share));
       await fetch(`${ferry.sink.url}/stats`, { method: "DELETE" });
       const since = Date.now();

@@ -104,7 +104,7 @@ export async function watchdogScenarios(s: BenchSettings): Promise<Row[]> {
   // out of --quick, which must stay under a minute, and measured once in a full run, which must
   // stay under ten.
   const once = new Set<string>();
-  if (s.repeats > 1) {
+  if (!s.quick) {
     const nodeSpawners: Array<[string, () => Promise<Target>]> = [
       [
         "(c-) fork cat, no pool, Node spawners",
@@ -135,7 +135,7 @@ export async function watchdogScenarios(s: BenchSettings): Promise<Row[]> {
       try {
         for (const conns of [1, 50]) {
           // --quick measures only the rows with a goal, to stay under a minute.
-          if (s.repeats === 1 && !goalOf(name, conns).goal) continue;
+          if (s.quick && !goalOf(name, conns).goal) continue;
           const r = await measure(t.url, conns, once.has(name) ? { ...s, repeats: 1 } : s);
           const base = direct[conns] as LoadResult;
           rows.push({
