@@ -31,19 +31,6 @@ export async function startTarget(
   return { url, port, proc, stop: () => stopGracefully(proc) };
 }
 
-/**
- * Starts targets at once (startup is mostly compiling TypeScript, so this saves seconds); if one
- * fails, those that started are stopped again and the first error is thrown.
- */
-export async function startAll(starts: Array<Promise<Target>>): Promise<Target[]> {
-  const results = await Promise.allSettled(starts);
-  const failed = results.find((r) => r.status === "rejected");
-  const started = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
-  if (!failed) return started;
-  for (const t of started) await t.stop();
-  throw failed.reason;
-}
-
 /** Polls `url` until it answers `status`. */
 export async function waitHttp(url: string, status = 200, timeoutMs = 30_000): Promise<void> {
   const until = Date.now() + timeoutMs;
