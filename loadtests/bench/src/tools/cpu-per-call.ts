@@ -1,7 +1,7 @@
 // CPU time per call of each process while a backlog of calls drains to the callback sink: where
 // the end-to-end throughput goes. Every process runs as it is deployed (its own entry).
 //   node --import tsx --conditions=@ferry/source loadtests/bench/src/tools/cpu-per-call.ts \
-//     [calls] [profile dir] [--workers N]
+//     [calls] [profile dir] [--workers N] [--minimal]
 // With a profile dir, each Ferry process also writes a V8 CPU profile there when it stops.
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -9,11 +9,14 @@ import autocannon from "autocannon";
 import { connect } from "@nats-io/transport-node";
 import { createLogger, sleep } from "@ferry/runtime";
 import { openFunctionRegistry } from "@ferry/jetstream";
-import { startNats, startRedis } from "@ferry/testkit";
+import { startAll, startNats, startRedis } from "@ferry/testkit";
+import { startTarget, type Target } from "../procs.js";
 import { startBack, startFront } from "../scenarios/ferry.js";
 import { benchArgs } from "../settings.js";
 
-const { workers: workerCount = 1, positional } = benchArgs(process.argv.slice(2));
+const { workers: workerCount = 1, positional, flags } = benchArgs(process.argv.slice(2));
+// --minimal: the same measurement of the baselines, the minimal gateway and minimal workers.
+const minimal = flags.has("--minimal");
 const [callsArg, profileDir] = positional;
 const calls = Number(callsArg ?? 6000);
 
@@ -48,6 +51,22 @@ function cpuMeter(pids: Record<string, number>): { report: (calls: number) => vo
   };
 }
 
+/** The minimal workers (targets/minimal-worker.ts) in place of Ferry's, stopped with its targets. */
+async function startMinimalWorkers(): Promise<Target[]> {
+  const started = await startAll(
+    Array.from({ length: workerCount }, () =>
+      startTarget("loadtests/bench/src/targets/minimal-worker.ts", {
+        ...ferry.common,
+        FUNCTION_URL: ferry.fn.url,
+        CALLBACK_URL: `${ferry.sink.url}/cb`,
+        MAX_INFLIGHT: "256",
+      }),
+    ),
+  );
+  ferry.targets.unshift(...started);
+  return started;
+}
+
 const nats = await startNats();
 const redis = await startRedis();
 const ferry = await startFront(nats.url, redis.url, profileDir);
@@ -61,14 +80,17 @@ await sleep(1000);
 
 // The backlog first, then the workers. Both are measured: accepting the backlog (the gateway's
 // side of each call) and draining it (everything after the 202).
+const gateway = minimal
+  ? await startTarget("loadtests/bench/src/targets/minimal-gateway.ts", { NATS_URL: nats.url })
+  : ferry.gateway;
 const acceptCpu = cpuMeter({
-  gateway: ferry.gateway.proc.child.pid ?? 0,
+  [minimal ? "min. gateway" : "gateway"]: gateway.proc.child.pid ?? 0,
   "nats-server": listenerPid(nats.port),
   "redis-server": listenerPid(redis.port),
 });
 const acceptStart = Date.now();
 await autocannon({
-  url: `${ferry.gateway.url}/async-function/bench`,
+  url: minimal ? gateway.url : `${gateway.url}/async-function/bench`,
   method: "POST",
   body: "x".repeat(1024),
   headers: { "content-type": "text/plain", "x-callback-url": `${ferry.sink.url}/cb` },
@@ -77,17 +99,20 @@ await autocannon({
 });
 process.stdout.write("accept\n");
 acceptCpu.report(calls);
+if (minimal) await gateway.stop();
 process.stdout.write(
   `${Math.round((calls * 1000) / (Date.now() - acceptStart))} 202/s (50 conns)\n`,
 );
 process.stdout.write("drain\n");
-const { workers, callbacks } = await startBack(ferry, workerCount);
+const { workers, callbacks } = minimal
+  ? { workers: await startMinimalWorkers(), callbacks: undefined }
+  : await startBack(ferry, workerCount);
 const { fn, upstream, sink } = ferry;
 const drainCpu = cpuMeter({
   ...Object.fromEntries(
     workers.map((w, i) => [`worker${workers.length > 1 ? i + 1 : ""}`, w.proc.child.pid ?? 0]),
   ),
-  callbacks: callbacks.proc.child.pid ?? 0,
+  ...(callbacks ? { callbacks: callbacks.proc.child.pid ?? 0 } : {}),
   watchdog: fn.proc.child.pid ?? 0,
   upstream: upstream.proc.child.pid ?? 0,
   sink: sink.proc.child.pid ?? 0,
