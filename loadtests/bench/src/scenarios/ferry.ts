@@ -112,6 +112,20 @@ export async function startBack(
   return { workers: started, callbacks };
 }
 
+/** `count` minimal workers (targets/minimal-worker.ts) calling Ferry's function and sink. */
+export function startMinimalWorkers(ferry: Ferry, count: number): Promise<Target[]> {
+  return startAll(
+    Array.from({ length: count }, () =>
+      startTarget("loadtests/bench/src/targets/minimal-worker.ts", {
+        ...ferry.common,
+        FUNCTION_URL: ferry.fn.url,
+        CALLBACK_URL: `${ferry.sink.url}/cb`,
+        MAX_INFLIGHT: "256",
+      }),
+    ),
+  );
+}
+
 async function sinkStats(sink: Target): Promise<SinkStats> {
   return (await (await fetch(`${sink.url}/stats`)).json()) as SinkStats;
 }
@@ -166,16 +180,7 @@ async function minimalDrain(
     .catch(() => 0);
   if (backlog === 0) return [];
   await fetch(`${ferry.sink.url}/stats`, { method: "DELETE" });
-  const started = await startAll(
-    Array.from({ length: s.workers }, () =>
-      startTarget("loadtests/bench/src/targets/minimal-worker.ts", {
-        ...ferry.common,
-        FUNCTION_URL: ferry.fn.url,
-        CALLBACK_URL: `${ferry.sink.url}/cb`,
-        MAX_INFLIGHT: "256",
-      }),
-    ),
-  );
+  const started = await startMinimalWorkers(ferry, s.workers);
   try {
     const { rate, done } = await drainRate(ferry.sink, backlog);
     const rows: Row[] = [

@@ -9,9 +9,9 @@ import autocannon from "autocannon";
 import { connect } from "@nats-io/transport-node";
 import { createLogger, sleep } from "@ferry/runtime";
 import { openFunctionRegistry } from "@ferry/jetstream";
-import { startAll, startNats, startRedis } from "@ferry/testkit";
-import { startTarget, type Target } from "../procs.js";
-import { startBack, startFront } from "../scenarios/ferry.js";
+import { startNats, startRedis } from "@ferry/testkit";
+import { startTarget } from "../procs.js";
+import { startBack, startFront, startMinimalWorkers } from "../scenarios/ferry.js";
 import { benchArgs } from "../settings.js";
 
 const { workers: workerCount = 1, positional, flags } = benchArgs(process.argv.slice(2));
@@ -51,22 +51,6 @@ function cpuMeter(pids: Record<string, number>): { report: (calls: number) => vo
   };
 }
 
-/** The minimal workers (targets/minimal-worker.ts) in place of Ferry's, stopped with its targets. */
-async function startMinimalWorkers(): Promise<Target[]> {
-  const started = await startAll(
-    Array.from({ length: workerCount }, () =>
-      startTarget("loadtests/bench/src/targets/minimal-worker.ts", {
-        ...ferry.common,
-        FUNCTION_URL: ferry.fn.url,
-        CALLBACK_URL: `${ferry.sink.url}/cb`,
-        MAX_INFLIGHT: "256",
-      }),
-    ),
-  );
-  ferry.targets.unshift(...started);
-  return started;
-}
-
 const nats = await startNats();
 const redis = await startRedis();
 const ferry = await startFront(nats.url, redis.url, profileDir);
@@ -104,8 +88,11 @@ process.stdout.write(
   `${Math.round((calls * 1000) / (Date.now() - acceptStart))} 202/s (50 conns)\n`,
 );
 process.stdout.write("drain\n");
+// Minimal workers are stopped with Ferry's targets at the end.
+const minimalWorkers = minimal ? await startMinimalWorkers(ferry, workerCount) : [];
+ferry.targets.unshift(...minimalWorkers);
 const { workers, callbacks } = minimal
-  ? { workers: await startMinimalWorkers(), callbacks: undefined }
+  ? { workers: minimalWorkers, callbacks: undefined }
   : await startBack(ferry, workerCount);
 const { fn, upstream, sink } = ferry;
 const drainCpu = cpuMeter({
