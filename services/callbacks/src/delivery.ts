@@ -113,9 +113,10 @@ export class CallbackDelivery {
 /**
  * Writes delivery state into a call's status, only while the status exists: a delivery that
  * outlives the status TTL must not leave a record without one. The same script appends the
- * attempt to the call's timeline (the dashboard), living as long as the status.
+ * attempt to the call's timeline (the dashboard), living as long as the status. KEYS and ARGV as
+ * {@link callbackStateCall} gives them.
  */
-const CALLBACK_STATE_SCRIPT = `
+export const CALLBACK_STATE_SCRIPT = `
 local ttl = redis.call('TTL', KEYS[1])
 if ttl == -2 then return 0 end
 redis.call('RPUSH', KEYS[2], ARGV[1])
@@ -129,6 +130,18 @@ export type CallbackStateRecorder = (
   entry: TimelineEntry,
 ) => Promise<unknown>;
 
+/** The keys and arguments of {@link CALLBACK_STATE_SCRIPT} for one call. */
+export function callbackStateCall(
+  callId: string,
+  fields: Record<string, string | number>,
+  entry: TimelineEntry,
+): { keys: [string, string]; args: string[] } {
+  return {
+    keys: [callKey(callId), timelineKey(callId)],
+    args: [JSON.stringify(entry), ...Object.entries(fields).flat().map(String)],
+  };
+}
+
 /** A {@link CallbackStateRecorder} on `redis`. */
 export function callbackStateRecorder(redis: Redis): CallbackStateRecorder {
   if (!("ferryCallbackState" in redis)) {
@@ -137,11 +150,8 @@ export function callbackStateRecorder(redis: Redis): CallbackStateRecorder {
   const r = redis as Redis & {
     ferryCallbackState(key: string, timeline: string, ...a: string[]): Promise<number>;
   };
-  return (callId, fields, entry) =>
-    r.ferryCallbackState(
-      callKey(callId),
-      timelineKey(callId),
-      JSON.stringify(entry),
-      ...Object.entries(fields).flat().map(String),
-    );
+  return (callId, fields, entry) => {
+    const { keys, args } = callbackStateCall(callId, fields, entry);
+    return r.ferryCallbackState(...keys, ...args);
+  };
 }

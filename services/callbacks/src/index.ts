@@ -1,6 +1,11 @@
 export { createCallbackWorker } from "./worker.js";
 export { CallbackSender, DeliveryError, RefusedCallbackError, callbackOf } from "./deliver.js";
-export { CallbackDelivery, callbackStateRecorder } from "./delivery.js";
+export {
+  CALLBACK_STATE_SCRIPT,
+  CallbackDelivery,
+  callbackStateCall,
+  callbackStateRecorder,
+} from "./delivery.js";
 export {
   CallbackDeliveryConfig,
   CallbacksConfig,

@@ -2,7 +2,7 @@ import { Socket } from "node:net";
 import { afterAll, beforeAll, expect, test, vi } from "vitest";
 import { Redis } from "ioredis";
 import { connectNats } from "@ferry/jetstream";
-import { coalesceWrites, createLogger, logConnectionErrors } from "@ferry/runtime";
+import { coalesceWrites, createLogger, flushWrites, logConnectionErrors } from "@ferry/runtime";
 import { pino } from "pino";
 import { startNats, startRedis, type ServerHandle } from "@ferry/testkit";
 import { eventually } from "./helpers.js";
@@ -76,6 +76,32 @@ test("a connection that reconnects after Redis restarts is coalesced again", asy
     const { reads, replies } = await readsFor(coalesced, 100);
     expect(replies).toEqual(Array.from({ length: 100 }, (_, i) => String(i)));
     expect(reads).toBeLessThanOrEqual(4);
+  } finally {
+    coalesced.disconnect();
+  }
+});
+
+test("flushWrites sends what a turn's end wrote at once, not a turn later", async () => {
+  const coalesced = new Redis(server.url);
+  coalesceWrites(coalesced);
+  try {
+    await coalesced.ping();
+    const socket = coalesced.stream;
+    const seen = await new Promise<{ held: number; afterFlush: number; reply: Promise<string> }>(
+      (done) =>
+        setImmediate(() => {
+          const reply = coalesced.set("flushed", "1");
+          const held = socket.writableCorked;
+          flushWrites(socket);
+          done({ held, afterFlush: socket.writableCorked, reply });
+        }),
+    );
+    expect(seen.held).toBe(1);
+    expect(seen.afterFlush).toBe(0);
+    expect(await seen.reply).toBe("OK");
+    // Nothing held back: a second call is harmless.
+    flushWrites(socket);
+    expect(socket.writableCorked).toBe(0);
   } finally {
     coalesced.disconnect();
   }

@@ -1,6 +1,6 @@
 import type { ChainableCommander, Redis } from "ioredis";
 import { Job, type Queue } from "bullmq";
-import { callbackStateRecorder, type CallbackStateRecorder } from "@ferry/callbacks";
+import { CALLBACK_STATE_SCRIPT, callbackStateCall } from "@ferry/callbacks";
 import {
   CALLBACK_BACKOFF_TYPE,
   CallStatus,
@@ -18,6 +18,7 @@ import {
   type Invocation,
 } from "@ferry/contracts";
 import { callbackOf, type FirstAttempt } from "./first-callback.js";
+import { ScriptBatch, type ScriptArg } from "./script-batch.js";
 
 /** The final outcome of one call, as the worker saw it. */
 export interface FinalOutcome {
@@ -122,32 +123,22 @@ function withFinal(client: Redis): Redis & FinalCommand {
   return client as Redis & FinalCommand;
 }
 
-type WithBegin = Redis & {
-  ferryBegin(
-    callKey: string,
-    cancelKey: string,
-    timelineKey: string,
-    ...args: Array<string | number>
-  ): Promise<number>;
-};
-
 /** Writes call status to Redis and enqueues callback jobs. */
 export class OutcomeRecorder {
-  readonly #recordCallback: CallbackStateRecorder;
+  // The three writes of every call, each batched with the other calls' of the same turn.
+  readonly #begin: ScriptBatch;
+  readonly #final: ScriptBatch;
+  readonly #callbackState: ScriptBatch;
 
   constructor(
     private readonly redis: Redis,
     private readonly callbacks: Queue,
     private readonly opts: RecorderOptions,
   ) {
-    this.#recordCallback = callbackStateRecorder(redis);
-    if (!("ferryBegin" in redis)) {
-      const finals = [...FINAL_STATUSES].map((s) => `['${s}']=true`).join(", ");
-      redis.defineCommand("ferryBegin", {
-        numberOfKeys: 3,
-        lua: `local FINAL = { ${finals} }\n${BEGIN_SCRIPT}`,
-      });
-    }
+    const finals = [...FINAL_STATUSES].map((s) => `['${s}']=true`).join(", ");
+    this.#begin = new ScriptBatch(redis, "Begin", BEGIN_SCRIPT, `local FINAL = { ${finals} }`);
+    this.#final = new ScriptBatch(redis, "Final", FINAL_SCRIPT);
+    this.#callbackState = new ScriptBatch(redis, "CallbackState", CALLBACK_STATE_SCRIPT);
   }
 
   /**
@@ -158,10 +149,8 @@ export class OutcomeRecorder {
   async begin(inv: Invocation, attempt: number, startedAt?: number): Promise<CallStart> {
     const run = inv.redrives ?? 0;
     const fields = startedAt === undefined ? [] : this.runningFields(inv, attempt, startedAt);
-    const state = await (this.redis as WithBegin).ferryBegin(
-      callKey(inv.callId),
-      cancelKey(inv.callId),
-      timelineKey(inv.callId),
+    const keys = [callKey(inv.callId), cancelKey(inv.callId), timelineKey(inv.callId)];
+    const state = await this.#begin.run(keys, [
       run,
       inv.callbackUrl ? 1 : 0,
       startedAt === undefined ? 0 : 1,
@@ -170,7 +159,7 @@ export class OutcomeRecorder {
         ? ""
         : entry({ t: startedAt, e: "attempt", n: attempt, worker: this.opts.workerId }),
       ...Object.entries(fields).flat(),
-    );
+    ]);
     return state as CallStart;
   }
 
@@ -271,11 +260,8 @@ export class OutcomeRecorder {
       redrives: run,
       ...(out.dlqSeq !== undefined ? { dlqSeq: out.dlqSeq } : {}),
     };
-    const args: Array<string | number | Buffer> = [
-      key,
-      resultKey(inv.callId),
-      timelineKey(inv.callId),
-      statsKey(out.finishedAt),
+    const keys = [key, resultKey(inv.callId), timelineKey(inv.callId), statsKey(out.finishedAt)];
+    const args: ScriptArg[] = [
       this.opts.ttlSeconds,
       stored ? 1 : 0,
       stored ? out.body : "",
@@ -288,13 +274,13 @@ export class OutcomeRecorder {
       ...Object.entries(fields).flat(),
     ];
     if (!queueNow) {
-      await withFinal(this.redis).ferryFinal(...args);
+      await this.#final.run(keys, args);
     } else {
       // The callback job must be added in the same transaction, so on the queue's own connection.
       const tx = withFinal(await this.bullClient()).multi() as ChainableCommander & {
         ferryFinal(...keysAndArgs: Array<string | number | Buffer>): ChainableCommander;
       };
-      tx.ferryFinal(...args);
+      tx.ferryFinal(...keys, ...args);
       const added = this.addCallback(tx, inv, out);
       // Object form: the queue's client wraps MULTI so that hset takes (key, fields) only; a
       // (key, field, value) call there would write the field name's letters as fields 0, 1, 2…
@@ -321,11 +307,12 @@ export class OutcomeRecorder {
     const run = inv.redrives ?? 0;
     const now = Date.now();
     if (first.kind === "delivered") {
-      await this.#recordCallback(
+      const { keys, args } = callbackStateCall(
         inv.callId,
         { callbackState: CallbackState.Delivered, callbackAttempts: 1, callbackQueued: run },
         { t: now, e: "callback", n: 1, status: "delivered", code: first.status },
       );
+      await this.#callbackState.run(keys, args);
       return;
     }
     const key = callKey(inv.callId);

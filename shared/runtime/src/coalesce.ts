@@ -9,6 +9,14 @@ export interface StreamClient {
 
 const COALESCED = Symbol("ferry.coalesced");
 
+/** What {@link coalesceSocket} keeps on a socket. */
+interface Coalesced {
+  /** True from a turn's first write until its writes are sent. */
+  corked: boolean;
+}
+
+type CoalescedSocket = Writable & { [COALESCED]?: Coalesced };
+
 /**
  * Sends what is written to `socket` during one turn of the event loop as one socket write. The
  * first write of a turn corks the socket and `setImmediate` uncorks it, so what all the
@@ -21,23 +29,32 @@ const COALESCED = Symbol("ferry.coalesced");
  * Costs at most one turn of the loop per write, which at low load is microseconds.
  */
 export function coalesceSocket(socket: unknown): void {
-  const s = socket as (Writable & { [COALESCED]?: true }) | undefined;
+  const s = socket as CoalescedSocket | undefined;
   if (typeof s?.write !== "function" || typeof s.cork !== "function" || s[COALESCED]) return;
-  s[COALESCED] = true;
+  const state: Coalesced = { corked: false };
+  s[COALESCED] = state;
   const write = s.write;
-  let corked = false;
-  const uncork = (): void => {
-    corked = false;
-    s.uncork();
-  };
   s.write = function (this: Writable, ...args: Parameters<Writable["write"]>): boolean {
-    if (!corked && !s.destroyed) {
-      corked = true;
+    if (!state.corked && !s.destroyed) {
+      state.corked = true;
       s.cork();
-      setImmediate(uncork);
+      setImmediate(() => flushWrites(s));
     }
     return write.apply(this, args);
   } as Writable["write"];
+}
+
+/**
+ * Sends what {@link coalesceSocket} holds back on `socket` now, instead of at the turn's end: for
+ * a writer that itself runs at a turn's end (a batch flushed by `setImmediate`), whose write would
+ * otherwise wait for the next turn. A socket that holds nothing back is left alone.
+ */
+export function flushWrites(socket: unknown): void {
+  const s = socket as CoalescedSocket | undefined;
+  const state = s?.[COALESCED];
+  if (!state?.corked) return;
+  state.corked = false;
+  s?.uncork();
 }
 
 /**

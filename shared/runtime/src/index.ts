@@ -36,7 +36,7 @@ export {
   sharedMetrics,
 } from "./openfaas-metrics.js";
 export type { SharedMetrics } from "./openfaas-metrics.js";
-export { coalesceSocket, coalesceWrites } from "./coalesce.js";
+export { coalesceSocket, coalesceWrites, flushWrites } from "./coalesce.js";
 export { callWhole } from "./http-call.js";
 export type { CallOptions, WholeResponse } from "./http-call.js";
 export type { StreamClient } from "./coalesce.js";

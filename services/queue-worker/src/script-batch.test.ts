@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { Redis } from "ioredis";
+import { coalesceWrites } from "@ferry/runtime";
+import { startRedis, type ServerHandle } from "@ferry/testkit";
+import { ScriptBatch } from "./script-batch.js";
+
+// Calls that write in the same turn share one script call, and each still gets its own answer.
+
+let server: ServerHandle;
+let redis: Redis;
+
+beforeAll(async () => {
+  server = await startRedis();
+  redis = new Redis(server.url);
+});
+
+afterAll(async () => {
+  redis.disconnect();
+  await server.stop();
+});
+
+/** Script calls (EVAL and EVALSHA) Redis has served so far. */
+async function scriptCalls(): Promise<number> {
+  const info = await redis.info("commandstats");
+  let calls = 0;
+  for (const m of info.matchAll(/^cmdstat_(?:eval|evalsha):calls=(\d+)/gm)) calls += Number(m[1]);
+  return calls;
+}
+
+/** Adds ARGV[1] to the counter KEYS[1] and returns it with ARGV[2]. */
+const ADD = `return { redis.call('INCRBY', KEYS[1], ARGV[1]), ARGV[2] }`;
+
+test("the runs of one turn go in one script call, each with its own keys, arguments and answer", async () => {
+  const batch = new ScriptBatch(redis, "TestAdd", ADD);
+  await batch.run(["warm"], [1, "x"]);
+  const before = await scriptCalls();
+  const answers = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => batch.run([`n:${i % 4}`], [i, `run ${i}`])),
+  );
+  expect(answers).toEqual(
+    Array.from({ length: 20 }, (_, i) => {
+      // Runs on the same counter add up in the order they were asked for.
+      let sum = 0;
+      for (let j = i % 4; j <= i; j += 4) sum += j;
+      return [sum, `run ${i}`];
+    }),
+  );
+  expect((await scriptCalls()) - before).toBe(1);
+  expect(await redis.mget("n:0", "n:1", "n:2", "n:3")).toEqual(["40", "45", "50", "55"]);
+});
+
+test("a run that fails fails alone: the others in its batch are written and answered", async () => {
+  const batch = new ScriptBatch(redis, "TestAdd", ADD);
+  await redis.hset("not-a-counter", { a: 1 });
+  const runs = [
+    batch.run(["ok:1"], [1, "first"]),
+    batch.run(["not-a-counter"], [1, "wrong type"]),
+    batch.run(["ok:2"], [2, "last"]),
+  ];
+  const [first, failed, last] = await Promise.allSettled(runs);
+  expect(first).toEqual({ status: "fulfilled", value: [1, "first"] });
+  expect(last).toEqual({ status: "fulfilled", value: [2, "last"] });
+  expect(failed?.status).toBe("rejected");
+  expect(String((failed as PromiseRejectedResult).reason)).toMatch(/WRONGTYPE/);
+  expect(await redis.mget("ok:1", "ok:2")).toEqual(["1", "2"]);
+});
+
+test("more runs than one script takes are split, and binary arguments arrive intact", async () => {
+  const coalesced = new Redis(server.url);
+  coalesceWrites(coalesced);
+  try {
+    const batch = new ScriptBatch(
+      coalesced,
+      "TestSet",
+      `redis.call('SET', KEYS[1], ARGV[1]) return redis.call('STRLEN', KEYS[1])`,
+    );
+    await batch.run(["warm"], ["x"]);
+    const before = await scriptCalls();
+    const body = Buffer.from([0, 255, 13, 10, 1]);
+    const lengths = await Promise.all(
+      Array.from({ length: 150 }, (_, i) =>
+        batch.run([`bin:${i}`], [Buffer.concat([body, Buffer.from(String(i))])]),
+      ),
+    );
+    expect(lengths).toEqual(Array.from({ length: 150 }, (_, i) => 5 + String(i).length));
+    // 64 runs a script at most.
+    expect((await scriptCalls()) - before).toBe(3);
+    expect(await redis.getBuffer("bin:7")).toEqual(Buffer.concat([body, Buffer.from("7")]));
+  } finally {
+    coalesced.disconnect();
+  }
+});
