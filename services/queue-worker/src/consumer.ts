@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { Streams, queueConsumerName } from "@ferry/contracts";
 import { sleep } from "@ferry/runtime";
 import { handleMessage, type CallDeps } from "./handle.js";
+import { Leases } from "./lease.js";
 import { Semaphore } from "./semaphore.js";
 
 /** What one queue's consumer loop needs. */
@@ -24,6 +25,7 @@ export async function startQueueLoop(queue: string, deps: QueueLoopDeps): Promis
   const log = deps.logger.child({ component: "consumer", queue });
   const consumer = await deps.js.consumers.get(Streams.Invoke, queueConsumerName(queue));
   const slots = new Semaphore(deps.maxInflight);
+  const leases = new Leases(deps.ackWaitMs);
   const running = new Map<JsMsg, AbortController>();
   let stopping = false;
   let batch: ConsumerMessages | undefined;
@@ -31,9 +33,11 @@ export async function startQueueLoop(queue: string, deps: QueueLoopDeps): Promis
   const start = (msg: JsMsg): void => {
     const abort = new AbortController();
     running.set(msg, abort);
-    void handleMessage(msg, deps, log, abort.signal)
+    const lease = leases.hold(msg);
+    void handleMessage(msg, deps, log, abort.signal, lease)
       .catch((err: unknown) => log.error({ err }, "call handling failed"))
       .finally(() => {
+        lease.release();
         running.delete(msg);
         slots.release();
       });
@@ -74,6 +78,7 @@ export async function startQueueLoop(queue: string, deps: QueueLoopDeps): Promis
       const left = running.size;
       while (running.size > 0 && Date.now() < until + 2_000) await sleep(20);
       if (left > 0) log.warn({ handedBack: left }, "calls handed back at shutdown");
+      leases.close();
     },
   };
 }

@@ -20,7 +20,7 @@ import type { CancelWatch } from "./cancel.js";
 import type { Dispatch, DispatchResult } from "./dispatch.js";
 import type { FirstCallback } from "./first-callback.js";
 import { publishDeadLetter } from "./dlq.js";
-import { withLease } from "./lease.js";
+import type { Lease } from "./lease.js";
 import type { FunctionLimiter, Slot } from "./limiter.js";
 import type { WorkerMetrics } from "./metrics.js";
 import { CallStart, type FinalOutcome, type OutcomeRecorder } from "./outcome.js";
@@ -55,7 +55,7 @@ export interface CallDeps {
   retryDefaults: ResolvedRetryPolicy;
   /** Waits longer than this leave the consumer (parked in Redis) instead of a NAK with delay. */
   parkAfterMs: number;
-  /** The consumer's AckWait; progress acks are sent at half of it. */
+  /** The consumer's AckWait; the consumer's leases send progress acks at half of it. */
   ackWaitMs: number;
   workerId: string;
 }
@@ -67,18 +67,24 @@ interface Call {
   spec: FunctionSpec | undefined;
   policy: ResolvedRetryPolicy;
   attempt: number;
+  /** Keeps the message in progress while the call is handled. */
+  lease: Lease;
   /** The call's logger (with call id, function, attempt and trace id). */
   readonly log: Logger;
   /** The logger it is bound from, for level checks that must not bind it. */
   base: Logger;
 }
 
-/** Runs one delivered message to its end: ack, NAK with delay, park, or dead-letter. */
+/**
+ * Runs one delivered message to its end: ack, NAK with delay, park, or dead-letter. `lease`
+ * keeps it in progress meanwhile; the caller releases it when this settles.
+ */
 export async function handleMessage(
   msg: JsMsg,
   deps: CallDeps,
   log: Logger,
   signal: AbortSignal,
+  lease: Lease,
 ): Promise<void> {
   let inv: Invocation;
   try {
@@ -95,7 +101,7 @@ export async function handleMessage(
   const span = { parent, kind: SpanKind.CONSUMER, attributes };
   // Onwards (function, callback, DLQ) the call carries this attempt's span as its parent.
   return withSpan("worker dispatch", span, (_s, ctx) =>
-    handleCall(msg, { ...inv, ...injectTrace(ctx, inv) }, attempt, deps, log, signal),
+    handleCall(msg, { ...inv, ...injectTrace(ctx, inv) }, attempt, deps, log, signal, lease),
   );
 }
 
@@ -106,6 +112,7 @@ async function handleCall(
   deps: CallDeps,
   log: Logger,
   signal: AbortSignal,
+  lease: Lease,
 ): Promise<void> {
   const spec = deps.registry.get(inv.function);
   const policy = resolvePolicy(spec, deps.retryDefaults);
@@ -117,6 +124,7 @@ async function handleCall(
     spec,
     policy,
     attempt,
+    lease,
     base: log,
     get log() {
       const traceId = traceIdOf(inv.traceparent);
@@ -134,7 +142,7 @@ async function handleCall(
   // round trip that checks it is neither settled nor cancelled.
   const runsNow = !refusal && !delayed && spec?.concurrency === undefined;
   const startedAt = runsNow ? Date.now() : undefined;
-  const state = await persist(call, deps, () => deps.recorder.begin(inv, attempt, startedAt));
+  const state = await persist(call, () => deps.recorder.begin(inv, attempt, startedAt));
   if (state === CallStart.Settled) {
     call.log.info("already finished (an ack was lost); acked without running again");
     return ack(msg);
@@ -145,7 +153,7 @@ async function handleCall(
   if (refusal) return deadLetter(call, deps, refusal.reason, refusal.statusCode, refusal.error);
   if (delayed) {
     const id = `${inv.callId}.delay.${inv.redrives ?? 0}`;
-    await persist(call, deps, () => deps.parking.park(inv, msg.data, inv.notBefore ?? 0, id));
+    await persist(call, () => deps.parking.park(inv, msg.data, inv.notBefore ?? 0, id));
     call.log.info({ notBefore: inv.notBefore }, "call held until its time");
     return ack(msg);
   }
@@ -198,15 +206,13 @@ async function run(
   try {
     if (spec.concurrency !== undefined) {
       const holder = `${deps.workerId}:${inv.callId}:${msg.seq}`;
-      slot = await withLease(msg, deps.ackWaitMs, () =>
-        deps.limiter.acquire(spec.name, spec.concurrency ?? 1, holder, abort.signal),
-      );
+      slot = await deps.limiter.acquire(spec.name, spec.concurrency ?? 1, holder, abort.signal);
       if (!slot) return handBack(call, deps, "stopped while waiting for a concurrency slot");
     }
     const startedAt = markedAt ?? Date.now();
     deps.metrics.queueWait.observe({ queue_name: inv.queue }, (startedAt - inv.enqueuedAt) / 1000);
     if (markedAt === undefined) {
-      await persist(call, deps, () => deps.recorder.running(inv, attempt, startedAt));
+      await persist(call, () => deps.recorder.running(inv, attempt, startedAt));
     }
     const result = await dispatchOnce(call, deps, abort.signal, slot);
     await slot?.release();
@@ -228,36 +234,31 @@ async function dispatchOnce(
   signal: AbortSignal,
   slot: Slot | undefined,
 ): Promise<DispatchResult> {
-  const { msg, inv, spec, attempt, policy } = call;
+  const { msg, inv, spec, attempt, policy, lease } = call;
   // Scale from zero: the lease is held while the provider starts a replica.
-  const endpoint = spec
-    ? await withLease(msg, deps.ackWaitMs, () => deps.acquireEndpoint(spec, signal))
-    : undefined;
+  const endpoint = spec ? await deps.acquireEndpoint(spec, signal) : undefined;
   if (!spec || !endpoint) {
     return { kind: "unreachable", error: "no ready replica of the function", durationMs: 0 };
   }
   const fn = { function_name: inv.function };
-  const result = await withLease(
-    msg,
-    deps.ackWaitMs,
-    async () => {
-      deps.metrics.inflight.inc(fn);
-      deps.metrics.shared.started.inc(fn);
-      try {
-        const body = await bodyOf(msg, deps.bodies);
-        return await deps.dispatch.call(endpoint.url, inv, body, {
-          timeoutMs: spec.timeout,
-          attempt,
-          maxAttempts: policy.attempts,
-          signal,
-        });
-      } finally {
-        endpoint.release();
-        deps.metrics.inflight.dec(fn);
-      }
-    },
-    () => slot?.refresh(),
-  );
+  // The concurrency slot is kept alive on the lease's beat while the function runs.
+  if (slot) lease.onTick = () => slot.refresh();
+  deps.metrics.inflight.inc(fn);
+  deps.metrics.shared.started.inc(fn);
+  let result: DispatchResult;
+  try {
+    const body = await bodyOf(msg, deps.bodies);
+    result = await deps.dispatch.call(endpoint.url, inv, body, {
+      timeoutMs: spec.timeout,
+      attempt,
+      maxAttempts: policy.attempts,
+      signal,
+    });
+  } finally {
+    lease.onTick = undefined;
+    endpoint.release();
+    deps.metrics.inflight.dec(fn);
+  }
   deps.metrics.duration.observe(fn, result.durationMs / 1000);
   const code = { ...fn, code: String(statusOf(result)) };
   deps.metrics.shared.seconds.observe(code, result.durationMs / 1000);
@@ -315,7 +316,7 @@ async function retry(
   if (waitMs <= deps.parkAfterMs) return msg.nak(waitMs);
   const next: Invocation = { ...inv, attemptsBefore: attempt };
   const id = `${inv.callId}.retry.${inv.redrives ?? 0}.${attempt}`;
-  await persist(call, deps, () => deps.parking.park(next, msg.data, Date.now() + waitMs, id));
+  await persist(call, () => deps.parking.park(next, msg.data, Date.now() + waitMs, id));
   ack(msg);
 }
 
@@ -342,9 +343,7 @@ async function deadLetter(
     worker: deps.workerId,
     lastAttemptAt,
   };
-  out.dlqSeq = await persist(call, deps, () =>
-    publishDeadLetter(deps.js, inv, msg.data, info, msg.seq),
-  );
+  out.dlqSeq = await persist(call, () => publishDeadLetter(deps.js, inv, msg.data, info, msg.seq));
   call.log.warn({ reason, statusCode, dlqSeq: out.dlqSeq }, "call dead-lettered");
   await finish(call, deps, out);
 }
@@ -355,11 +354,11 @@ async function deadLetter(
  */
 async function finish(call: Call, deps: CallDeps, out: FinalOutcome): Promise<void> {
   const { inv, msg } = call;
-  await persist(call, deps, () => deps.recorder.final(inv, out));
+  await persist(call, () => deps.recorder.final(inv, out));
   const first = inv.callbackUrl ? deps.firstCallback : undefined;
   if (first) {
-    const attempted = await withLease(msg, deps.ackWaitMs, () => first.attempt(inv, out));
-    await persist(call, deps, () => deps.recorder.callbackAttempted(inv, out, attempted));
+    const attempted = await first.attempt(inv, out);
+    await persist(call, () => deps.recorder.callbackAttempted(inv, out, attempted));
     if (attempted.kind === "delivered") {
       // As the callbacks service logs its deliveries: at debug, they are the bulk of the traffic.
       if (call.base.isLevelEnabled("debug")) {
@@ -389,7 +388,7 @@ function handBack(call: Call, deps: CallDeps, reason: string): void {
   call.msg.nak();
 }
 
-/** Retries a store step while Redis or NATS is away, holding the call's lease. */
-function persist<T>(call: Call, deps: CallDeps, work: () => Promise<T>): Promise<T> {
-  return persistent(call.msg, deps.ackWaitMs, () => call.log, work);
+/** Retries a store step while Redis or NATS is away (the call's lease keeps it in progress). */
+function persist<T>(call: Call, work: () => Promise<T>): Promise<T> {
+  return persistent(() => call.log, work);
 }
