@@ -7,8 +7,12 @@ export function toMsgHdrs(pairs: Iterable<readonly [string, string]>): MsgHdrs {
   return h;
 }
 
-/** Reads NATS message headers as name/value pairs (the first value of each name). */
-export function* fromMsgHdrs(h: MsgHdrs | undefined): Generator<[string, string]> {
-  if (!h) return;
-  for (const name of h.keys()) yield [name, h.get(name)];
+/**
+ * Reads NATS message headers as name/value pairs (the first value of each name). Walks the
+ * headers once: `get(name)` per name would list every name again for each.
+ */
+export function fromMsgHdrs(h: MsgHdrs | undefined): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
+  if (h) for (const [name, values] of h) pairs.push([name, values[0] ?? ""]);
+  return pairs;
 }
