@@ -1,0 +1,72 @@
+// Accept → callback latency of Ferry (or of the minimal path) at given paces, with the medians of
+// Ferry's stages: where the time of one call goes, and how it grows with the load.
+//   node --import tsx --conditions=@ferry/source loadtests/bench/src/tools/latency-at.ts \
+//     RATE [RATE…] [--seconds S] [--workers N] [--minimal]
+import { connect } from "@nats-io/transport-node";
+import { createLogger, sleep } from "@ferry/runtime";
+import { openFunctionRegistry } from "@ferry/jetstream";
+import { startNats, startRedis } from "@ferry/testkit";
+import { paced } from "../paced.js";
+import { startTarget } from "../procs.js";
+import { startBack, startFront, startMinimalWorkers } from "../scenarios/ferry.js";
+import { benchArgs } from "../settings.js";
+import { stageMedians } from "../stages.js";
+
+const argv = process.argv.slice(2);
+const at = argv.indexOf("--seconds");
+const seconds = at >= 0 ? Number(argv.splice(at, 2)[1]) : 5;
+const { workers: workerCount = 2, positional, flags } = benchArgs(argv);
+const minimal = flags.has("--minimal");
+const rates = positional.map(Number);
+if (rates.length === 0 || rates.some((r) => !(r > 0))) {
+  throw new Error("usage: latency-at RATE [RATE…] [--seconds S] [--workers N] [--minimal]");
+}
+
+const nats = await startNats();
+const redis = await startRedis();
+const ferry = await startFront(nats.url, redis.url, undefined);
+const nc = await connect({ servers: nats.url });
+const registry = await openFunctionRegistry(nc, {
+  logger: createLogger({ name: "latency", level: "silent" }),
+});
+await registry.put({ name: "bench", url: ferry.fn.url });
+await registry.close();
+if (minimal) {
+  ferry.targets.unshift(
+    await startTarget("loadtests/bench/src/targets/minimal-gateway.ts", { NATS_URL: nats.url }),
+    ...(await startMinimalWorkers(ferry, workerCount)),
+  );
+} else await startBack(ferry, workerCount);
+await sleep(1000);
+const url = minimal ? (ferry.targets[0]?.url ?? "") : `${ferry.gateway.url}/async-function/bench`;
+const sinkStats = async (): Promise<{ unique: number; p50Ms?: number; p99Ms?: number }> =>
+  (await (await fetch(`${ferry.sink.url}/stats`)).json()) as never;
+
+for (const rate of rates) {
+  await fetch(`${ferry.sink.url}/stats`, { method: "DELETE" });
+  const since = Date.now();
+  const run = await paced({
+    url,
+    body: "x".repeat(1024),
+    headers: { "content-type": "text/plain", "x-callback-url": `${ferry.sink.url}/cb` },
+    connections: 50,
+    durationSec: seconds,
+    rate,
+  });
+  let st = await sinkStats();
+  for (let idle = 0; st.unique < run.total - run.errors && idle < 50; idle++) {
+    await sleep(100);
+    st = await sinkStats();
+  }
+  const stages = minimal ? undefined : await stageMedians(redis.url, since);
+  process.stdout.write(
+    `${String(rate).padStart(5)}/s  p50 ${st.p50Ms?.toFixed(2)} ms  p99 ${st.p99Ms?.toFixed(2)} ms` +
+      `  accept p50 ${run.p50.toFixed(2)} ms` +
+      (stages ? `  stages ${stages.queue}/${stages.run}/${stages.callback} ms` : "") +
+      `  (${st.unique}/${run.total})\n`,
+  );
+}
+for (const t of ferry.targets) await t.stop();
+await nc.close();
+await Promise.all([nats.stop(), redis.stop()]);
+process.exit(0);

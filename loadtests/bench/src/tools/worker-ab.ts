@@ -1,0 +1,115 @@
+// Worker CPU per call of two variants measured at the same time: both drain the same backlog as
+// competing consumers, so whatever the machine does meanwhile (a noisy VM's figures drift by 20 %
+// within minutes) weighs on both alike. A variant is a checkout (its own node_modules) and Node
+// flags; A defaults to this checkout.
+//   node --import tsx --conditions=@ferry/source loadtests/bench/src/tools/worker-ab.ts \
+//     [calls] [--rounds N] [--a DIR] [--b DIR] [--a-node "FLAGS"] [--b-node "FLAGS"]
+// e.g. B = the previous commit: git worktree add ../base HEAD~1 && cp -a node_modules ../base/
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import autocannon from "autocannon";
+import { connect } from "@nats-io/transport-node";
+import { createLogger, sleep } from "@ferry/runtime";
+import { openFunctionRegistry } from "@ferry/jetstream";
+import { REPO_ROOT, startAll, startNats, startRedis } from "@ferry/testkit";
+import { startTarget, type Target } from "../procs.js";
+import { startFront } from "../scenarios/ferry.js";
+
+const argv = process.argv.slice(2);
+const option = (name: string, fallback: string): string => {
+  const at = argv.indexOf(name);
+  return at >= 0 ? (argv.splice(at, 2)[1] ?? fallback) : fallback;
+};
+const rounds = Number(option("--rounds", "3"));
+const variants = (["a", "b"] as const).map((v) => ({
+  name: v.toUpperCase(),
+  dir: resolve(option(`--${v}`, REPO_ROOT)),
+  nodeArgs: option(`--${v}-node`, "").split(" ").filter(Boolean),
+}));
+const calls = Number(argv[0] ?? 20000);
+
+/** User plus system CPU of a process so far, in microseconds (clock ticks are 1/100 s). */
+function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+/** Calls a worker finished so far, from its metrics. */
+async function processed(worker: Target): Promise<number> {
+  const text = await (await fetch(`${worker.url}/metrics`)).text();
+  let sum = 0;
+  for (const m of text.matchAll(/^queue_worker_messages_processed_total\{[^}]*\} (\d+)/gm)) {
+    sum += Number(m[1]);
+  }
+  return sum;
+}
+
+const nats = await startNats();
+const redis = await startRedis();
+const ferry = await startFront(nats.url, redis.url, undefined);
+const nc = await connect({ servers: nats.url });
+const registry = await openFunctionRegistry(nc, {
+  logger: createLogger({ name: "ab", level: "silent" }),
+});
+await registry.put({ name: "bench", url: ferry.fn.url });
+await registry.close();
+await sleep(1000);
+
+const ratios: number[] = [];
+for (let round = 1; round <= rounds; round++) {
+  await fetch(`${ferry.sink.url}/stats`, { method: "DELETE" });
+  await autocannon({
+    url: `${ferry.gateway.url}/async-function/bench`,
+    method: "POST",
+    body: "x".repeat(1024),
+    headers: { "content-type": "text/plain", "x-callback-url": `${ferry.sink.url}/cb` },
+    connections: 50,
+    amount: calls,
+  });
+  const workers = await startAll(
+    variants.map((v) =>
+      startTarget(
+        resolve(v.dir, "services/queue-worker/src/main.ts"),
+        { ...ferry.common, MAX_INFLIGHT: "256" },
+        { path: "/readyz" },
+        "HEALTH_PORT",
+        v.nodeArgs,
+      ),
+    ),
+  );
+  // From when both are ready: what each used, for the calls each finished.
+  const before = await Promise.all(
+    workers.map(async (w) => ({ cpu: cpuMicros(w.proc.child.pid ?? 0), n: await processed(w) })),
+  );
+  let unique = 0;
+  for (let idle = 0; unique < calls && idle < 100; idle++) {
+    await sleep(100);
+    const now = ((await (await fetch(`${ferry.sink.url}/stats`)).json()) as { unique: number })
+      .unique;
+    if (now !== unique) [unique, idle] = [now, 0];
+  }
+  const perCall = await Promise.all(
+    workers.map(async (w, i) => {
+      const n = (await processed(w)) - (before[i]?.n ?? 0);
+      const cpu = cpuMicros(w.proc.child.pid ?? 0) - (before[i]?.cpu ?? 0);
+      return { n, us: cpu / Math.max(1, n) };
+    }),
+  );
+  for (const w of workers) await w.stop();
+  const [a, b] = perCall as [{ n: number; us: number }, { n: number; us: number }];
+  ratios.push(b.us / a.us);
+  process.stdout.write(
+    `round ${round}: A ${a.us.toFixed(0)} µs/call (${a.n} calls), ` +
+      `B ${b.us.toFixed(0)} µs/call (${b.n} calls), B/A ${(b.us / a.us).toFixed(3)}\n`,
+  );
+}
+const sorted = [...ratios].sort((x, y) => x - y);
+process.stdout.write(
+  `B/A median ${sorted[Math.floor(sorted.length / 2)]?.toFixed(3)} over ${rounds} rounds ` +
+    `(A: ${variants[0]?.dir} ${variants[0]?.nodeArgs.join(" ")}; ` +
+    `B: ${variants[1]?.dir} ${variants[1]?.nodeArgs.join(" ")})\n`,
+);
+for (const t of ferry.targets) await t.stop();
+await nc.close();
+await Promise.all([nats.stop(), redis.stop()]);
+process.exit(0);
