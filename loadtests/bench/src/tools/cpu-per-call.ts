@@ -32,19 +32,37 @@ function listenerPid(port: number): number {
   return Number(/pid=(\d+)/.exec(out)?.[1]);
 }
 
+/** Read and write syscalls of a process so far (`syscr`, `syscw` of /proc/<pid>/io). */
+function syscalls(pid: number): { reads: number; writes: number } {
+  const io = readFileSync(`/proc/${pid}/io`, "utf8");
+  const field = (name: string): number => Number(new RegExp(`^${name}: (\\d+)`, "m").exec(io)?.[1]);
+  return { reads: field("syscr"), writes: field("syscw") };
+}
+
 /**
- * Takes each process's CPU time now; `report(calls)` prints what each used since, per call, and
- * their total.
+ * Takes each process's CPU time and syscall counts now; `report(calls)` prints what each used
+ * since, per call (CPU µs, and read and write syscalls: a socket write or read is one each), and
+ * the CPU total.
  */
 function cpuMeter(pids: Record<string, number>): { report: (calls: number) => void } {
-  const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMicros(pid)]));
+  const before = Object.fromEntries(
+    Object.entries(pids).map(([k, pid]) => [k, { cpu: cpuMicros(pid), io: syscalls(pid) }]),
+  );
   return {
     report(count) {
       let total = 0;
+      const n = Math.max(1, count);
       for (const [name, pid] of Object.entries(pids)) {
-        const us = Math.round((cpuMicros(pid) - (before[name] ?? 0)) / Math.max(1, count));
+        const was = before[name];
+        const us = Math.round((cpuMicros(pid) - (was?.cpu ?? 0)) / n);
+        const io = syscalls(pid);
+        const reads = ((io.reads - (was?.io.reads ?? 0)) / n).toFixed(2);
+        const writes = ((io.writes - (was?.io.writes ?? 0)) / n).toFixed(2);
         total += us;
-        process.stdout.write(`  ${name.padEnd(13)} ${String(us).padStart(5)} µs/call\n`);
+        process.stdout.write(
+          `  ${name.padEnd(13)} ${String(us).padStart(5)} µs/call  ` +
+            `${reads.padStart(6)} reads ${writes.padStart(6)} writes/call\n`,
+        );
       }
       process.stdout.write(`  ${"total".padEnd(13)} ${String(total).padStart(5)} µs/call; `);
     },
