@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { freePort, sleep } from "@ferry/runtime";
 import { spawnTs, type TsProcess } from "@ferry/testkit";
 
@@ -50,4 +51,10 @@ async function stopGracefully(proc: TsProcess): Promise<void> {
   const timer = setTimeout(() => proc.child.kill("SIGKILL"), 5_000);
   await proc.kill("SIGTERM");
   clearTimeout(timer);
+}
+
+/** User plus system CPU of a process so far, in microseconds (clock ticks are 1/100 s). */
+export function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }

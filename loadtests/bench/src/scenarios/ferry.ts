@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
-import type { NatsConnection } from "@nats-io/transport-node";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { createLogger, sleep } from "@ferry/runtime";
 import { openFunctionRegistry } from "@ferry/jetstream";
 import { load } from "../load.js";
 import { paced } from "../paced.js";
-import { startAll } from "@ferry/testkit";
+import { startAll, startNats, startRedis, type ServerHandle } from "@ferry/testkit";
 import { startTarget, waitHttp, type Target } from "../procs.js";
 import type { Row } from "../report.js";
 import type { BenchSettings } from "../settings.js";
@@ -80,6 +80,43 @@ export async function startFront(
     for (const t of [gateway, sink, upstream]) await t.stop();
     throw err;
   }
+}
+
+/** What the bench's tools run against: their own servers and Ferry's front, with `bench` registered. */
+export interface ToolStack {
+  nats: ServerHandle;
+  redis: ServerHandle;
+  ferry: Ferry;
+  nc: NatsConnection;
+  /** Stops every target, then the servers. */
+  stop(): Promise<void>;
+}
+
+/** Starts nats-server, redis-server and {@link startFront}, and registers the function `bench`. */
+export async function startToolStack(profileDir?: string): Promise<ToolStack> {
+  const [nats, redis] = (await startAll([startNats(), startRedis()])) as [
+    ServerHandle,
+    ServerHandle,
+  ];
+  const ferry = await startFront(nats.url, redis.url, profileDir);
+  const nc = await connect({ servers: nats.url });
+  const registry = await openFunctionRegistry(nc, {
+    logger: createLogger({ name: "bench-tool", level: "silent" }),
+  });
+  await registry.put({ name: "bench", url: ferry.fn.url });
+  await registry.close();
+  await sleep(1000); // the gateway's registry watcher sees the function
+  return {
+    nats,
+    redis,
+    ferry,
+    nc,
+    async stop() {
+      for (const t of ferry.targets) await t.stop();
+      await nc.close();
+      await Promise.all([nats.stop(), redis.stop()]);
+    },
+  };
 }
 
 /**

@@ -6,12 +6,9 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import autocannon from "autocannon";
-import { connect } from "@nats-io/transport-node";
-import { createLogger, sleep } from "@ferry/runtime";
-import { openFunctionRegistry } from "@ferry/jetstream";
-import { startNats, startRedis } from "@ferry/testkit";
-import { startTarget } from "../procs.js";
-import { startBack, startFront, startMinimalWorkers } from "../scenarios/ferry.js";
+import { sleep } from "@ferry/runtime";
+import { cpuMicros, startTarget } from "../procs.js";
+import { startBack, startMinimalWorkers, startToolStack } from "../scenarios/ferry.js";
 import { benchArgs } from "../settings.js";
 
 const { workers: workerCount = 1, positional, flags } = benchArgs(process.argv.slice(2));
@@ -19,12 +16,6 @@ const { workers: workerCount = 1, positional, flags } = benchArgs(process.argv.s
 const minimal = flags.has("--minimal");
 const [callsArg, profileDir] = positional;
 const calls = Number(callsArg ?? 6000);
-
-/** User plus system CPU of a process so far, in microseconds (clock ticks are 1/100 s). */
-function cpuMicros(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
-}
 
 /** The pid listening on a loopback port (servers started by testkit are not our children). */
 function listenerPid(port: number): number {
@@ -69,16 +60,8 @@ function cpuMeter(pids: Record<string, number>): { report: (calls: number) => vo
   };
 }
 
-const nats = await startNats();
-const redis = await startRedis();
-const ferry = await startFront(nats.url, redis.url, profileDir);
-const nc = await connect({ servers: nats.url });
-const registry = await openFunctionRegistry(nc, {
-  logger: createLogger({ name: "cpu", level: "silent" }),
-});
-await registry.put({ name: "bench", url: ferry.fn.url });
-await registry.close();
-await sleep(1000);
+const stack = await startToolStack(profileDir);
+const { nats, redis, ferry } = stack;
 
 // The backlog first, then the workers. Both are measured: accepting the backlog (the gateway's
 // side of each call) and draining it (everything after the 202).
@@ -141,7 +124,5 @@ drainCpu.report(seen - before);
 const rate = Math.round((seen - before) / ((lastChange - t0) / 1000));
 process.stdout.write(`${seen}/${calls} callbacks, the last ${seen - before} at ${rate}/s\n`);
 
-for (const t of ferry.targets) await t.stop();
-await nc.close();
-await Promise.all([nats.stop(), redis.stop()]);
+await stack.stop();
 process.exit(0);

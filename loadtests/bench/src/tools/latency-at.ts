@@ -2,13 +2,10 @@
 // Ferry's stages: where the time of one call goes, and how it grows with the load.
 //   node --import tsx --conditions=@ferry/source loadtests/bench/src/tools/latency-at.ts \
 //     RATE [RATE…] [--seconds S] [--workers N] [--minimal]
-import { connect } from "@nats-io/transport-node";
-import { createLogger, sleep } from "@ferry/runtime";
-import { openFunctionRegistry } from "@ferry/jetstream";
-import { startNats, startRedis } from "@ferry/testkit";
+import { sleep } from "@ferry/runtime";
 import { paced } from "../paced.js";
 import { startTarget } from "../procs.js";
-import { startBack, startFront, startMinimalWorkers } from "../scenarios/ferry.js";
+import { startBack, startMinimalWorkers, startToolStack } from "../scenarios/ferry.js";
 import { benchArgs } from "../settings.js";
 import { stageMedians } from "../stages.js";
 
@@ -22,15 +19,8 @@ if (rates.length === 0 || rates.some((r) => !(r > 0))) {
   throw new Error("usage: latency-at RATE [RATE…] [--seconds S] [--workers N] [--minimal]");
 }
 
-const nats = await startNats();
-const redis = await startRedis();
-const ferry = await startFront(nats.url, redis.url, undefined);
-const nc = await connect({ servers: nats.url });
-const registry = await openFunctionRegistry(nc, {
-  logger: createLogger({ name: "latency", level: "silent" }),
-});
-await registry.put({ name: "bench", url: ferry.fn.url });
-await registry.close();
+const stack = await startToolStack();
+const { nats, redis, ferry } = stack;
 if (minimal) {
   ferry.targets.unshift(
     await startTarget("loadtests/bench/src/targets/minimal-gateway.ts", { NATS_URL: nats.url }),
@@ -66,7 +56,5 @@ for (const rate of rates) {
       `  (${st.unique}/${run.total})\n`,
   );
 }
-for (const t of ferry.targets) await t.stop();
-await nc.close();
-await Promise.all([nats.stop(), redis.stop()]);
+await stack.stop();
 process.exit(0);

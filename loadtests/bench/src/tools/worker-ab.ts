@@ -5,15 +5,12 @@
 //   node --import tsx --conditions=@ferry/source loadtests/bench/src/tools/worker-ab.ts \
 //     [calls] [--rounds N] [--a DIR] [--b DIR] [--a-node "FLAGS"] [--b-node "FLAGS"]
 // e.g. B = the previous commit: git worktree add ../base HEAD~1 && cp -a node_modules ../base/
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import autocannon from "autocannon";
-import { connect } from "@nats-io/transport-node";
-import { createLogger, sleep } from "@ferry/runtime";
-import { openFunctionRegistry } from "@ferry/jetstream";
-import { REPO_ROOT, startAll, startNats, startRedis } from "@ferry/testkit";
-import { startTarget, type Target } from "../procs.js";
-import { startFront } from "../scenarios/ferry.js";
+import { sleep } from "@ferry/runtime";
+import { REPO_ROOT, startAll } from "@ferry/testkit";
+import { cpuMicros, startTarget, type Target } from "../procs.js";
+import { startToolStack } from "../scenarios/ferry.js";
 
 const argv = process.argv.slice(2);
 const option = (name: string, fallback: string): string => {
@@ -28,12 +25,6 @@ const variants = (["a", "b"] as const).map((v) => ({
 }));
 const calls = Number(argv[0] ?? 20000);
 
-/** User plus system CPU of a process so far, in microseconds (clock ticks are 1/100 s). */
-function cpuMicros(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
-}
-
 /** Calls a worker finished so far, from its metrics. */
 async function processed(worker: Target): Promise<number> {
   const text = await (await fetch(`${worker.url}/metrics`)).text();
@@ -44,16 +35,8 @@ async function processed(worker: Target): Promise<number> {
   return sum;
 }
 
-const nats = await startNats();
-const redis = await startRedis();
-const ferry = await startFront(nats.url, redis.url, undefined);
-const nc = await connect({ servers: nats.url });
-const registry = await openFunctionRegistry(nc, {
-  logger: createLogger({ name: "ab", level: "silent" }),
-});
-await registry.put({ name: "bench", url: ferry.fn.url });
-await registry.close();
-await sleep(1000);
+const stack = await startToolStack();
+const { ferry } = stack;
 
 const ratios: number[] = [];
 for (let round = 1; round <= rounds; round++) {
@@ -109,7 +92,5 @@ process.stdout.write(
     `(A: ${variants[0]?.dir} ${variants[0]?.nodeArgs.join(" ")}; ` +
     `B: ${variants[1]?.dir} ${variants[1]?.nodeArgs.join(" ")})\n`,
 );
-for (const t of ferry.targets) await t.stop();
-await nc.close();
-await Promise.all([nats.stop(), redis.stop()]);
+await stack.stop();
 process.exit(0);
