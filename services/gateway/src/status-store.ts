@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { ScriptBatch } from "@ferry/runtime";
 import {
   CallStatus,
   CallbackState,
@@ -48,8 +49,7 @@ redis.call('DEL', KEYS[2])
 redis.call('ZREM', KEYS[3], ARGV[2])
 return redis.call('DEL', KEYS[1])`;
 
-type WithQueued = Redis & {
-  ferryQueued(...keysAndArgs: (string | number)[]): Promise<number>;
+type WithForget = Redis & {
   ferryForgetQueued(
     key: string,
     timeline: string,
@@ -79,11 +79,12 @@ export interface StatusStore {
 
 /** A status store over Redis; `ttlSeconds` as the worker's `STATUS_TTL`. */
 export function createStatusStore(redis: Redis, ttlSeconds: number): StatusStore {
-  if (!("ferryQueued" in redis)) {
-    redis.defineCommand("ferryQueued", { numberOfKeys: 4, lua: QUEUED_SCRIPT });
+  if (!("ferryForgetQueued" in redis)) {
     redis.defineCommand("ferryForgetQueued", { numberOfKeys: 3, lua: FORGET_SCRIPT });
   }
-  const r = redis as WithQueued;
+  const r = redis as WithForget;
+  // The 202s of one event-loop turn write their records in one script call.
+  const queuedBatch = new ScriptBatch(redis, "Queued", QUEUED_SCRIPT);
   return {
     async queued(inv, body) {
       const fields = {
@@ -105,11 +106,13 @@ export function createStatusStore(redis: Redis, ttlSeconds: number): StatusStore
           ? { preview: body.subarray(0, REQUEST_PREVIEW_BYTES).toString("base64") }
           : {}),
       };
-      const created = await r.ferryQueued(
+      const keys = [
         callKey(inv.callId),
         timelineKey(inv.callId),
         RECENT_CALLS_KEY,
         statsKey(Date.now()),
+      ];
+      const created = await queuedBatch.run(keys, [
         ttlSeconds,
         CallStatus.Queued,
         inv.enqueuedAt,
@@ -118,7 +121,7 @@ export function createStatusStore(redis: Redis, ttlSeconds: number): StatusStore
         RECENT_CALLS_MAX,
         STATS_TTL_SECONDS,
         ...Object.entries(fields).flat(),
-      );
+      ]);
       return created === 1;
     },
     async forget(callId) {

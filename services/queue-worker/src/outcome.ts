@@ -17,8 +17,8 @@ import {
   type CallbackJob,
   type Invocation,
 } from "@ferry/contracts";
+import { ScriptBatch, type ScriptArg } from "@ferry/runtime";
 import { callbackOf, type FirstAttempt } from "./first-callback.js";
-import { ScriptBatch, type ScriptArg } from "./script-batch.js";
 
 /** The final outcome of one call, as the worker saw it. */
 export interface FinalOutcome {

@@ -1,5 +1,11 @@
-import type { Redis } from "ioredis";
-import { flushWrites } from "@ferry/runtime";
+import { flushWrites } from "./coalesce.js";
+
+/** A Redis client that defines Lua scripts as commands (an ioredis connection). */
+export interface ScriptClient {
+  defineCommand(name: string, definition: { lua: string; numberOfKeys?: number }): void;
+  /** The current socket, for {@link flushWrites}. */
+  stream?: unknown;
+}
 
 /** One argument of a script: Redis takes strings, numbers and binary data. */
 export type ScriptArg = string | number | Buffer;
@@ -19,9 +25,8 @@ type BatchCommand = (numKeys: number, ...keysAndArgs: ScriptArg[]) => Promise<un
 /**
  * Runs a Lua script for many callers in one `EVALSHA` per turn of the event loop: the runs asked
  * for during one turn go together at its end (up to 64 a script), and each caller gets its own
- * run's result or error. Per call the worker then pays a share of one command instead of a
- * command of its own, and Redis a share of one script call: the batch scripts cost about half
- * as much CPU per run, on each side, as one script each (10 runs a batch).
+ * run's result or error. Per call a service then pays a share of one command instead of a
+ * command of its own (in a micro-benchmark at 10 runs a batch, half the client's CPU per run).
  *
  * `lua` is written for one run, with its own `KEYS` and `ARGV`; `prelude` (constants) is
  * evaluated once per batch. A run whose script raises an error fails alone: the runs before it
@@ -29,11 +34,11 @@ type BatchCommand = (numKeys: number, ...keysAndArgs: ScriptArg[]) => Promise<un
  * as with a script of its own.
  */
 export class ScriptBatch {
-  readonly #redis: Redis;
+  readonly #redis: ScriptClient;
   readonly #command: string;
   #queued: Run[] = [];
 
-  constructor(redis: Redis, name: string, lua: string, prelude = "") {
+  constructor(redis: ScriptClient, name: string, lua: string, prelude = "") {
     this.#redis = redis;
     this.#command = `ferryBatch${name}`;
     if (!(this.#command in redis)) {

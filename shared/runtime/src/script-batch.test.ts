@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { Redis } from "ioredis";
-import { coalesceWrites } from "@ferry/runtime";
+import { coalesceWrites } from "./coalesce.js";
 import { startRedis, type ServerHandle } from "@ferry/testkit";
 import { ScriptBatch } from "./script-batch.js";
 
