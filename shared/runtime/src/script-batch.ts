@@ -71,7 +71,11 @@ export class ScriptBatch {
       args.push(r.keys.length, r.args.length, ...r.args);
     }
     const command = (this.#redis as unknown as Record<string, BatchCommand>)[this.#command];
-    command?.call(this.#redis, keys.length, ...keys, ...args).then(
+    if (!command) {
+      for (const r of runs) r.reject(new Error(`${this.#command} is not defined on this client`));
+      return;
+    }
+    command.call(this.#redis, keys.length, ...keys, ...args).then(
       (results) => {
         runs.forEach((r, i) => {
           const [ok, value] = (results[i] as [number, unknown] | undefined) ?? [0, "no result"];
