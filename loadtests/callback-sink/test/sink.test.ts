@@ -17,13 +17,14 @@ function sign(id: string, ts: number, body: string, key = secret): string {
   return `v1,${mac}`;
 }
 
+/** Posts a callback whose `webhook-timestamp` is `ts`, the time its signature was made for. */
 async function send(
   id: string,
   body: string,
   signature: string,
+  ts: number,
   startNs?: bigint,
 ): Promise<number> {
-  const ts = Math.floor(Date.now() / 1000);
   const res = await fetch(`${sink.url}/cb`, {
     method: "POST",
     headers: {
@@ -42,12 +43,12 @@ describe("callback sink", () => {
   test("callback sink - counts unique calls and duplicates, refuses bad signatures", async () => {
     const ts = Math.floor(Date.now() / 1000);
     const start = BigInt(Date.now() - 20) * 1_000_000n;
-    expect(await send("a", "x", sign("a", ts, "x"), start)).toBe(200);
-    expect(await send("a", "x", sign("a", ts, "x"), start)).toBe(200);
-    expect(await send("b", "y", sign("b", ts, "y"), start)).toBe(200);
-    expect(await send("c", "tampered", sign("c", ts, "original"))).toBe(401);
+    expect(await send("a", "x", sign("a", ts, "x"), ts, start)).toBe(200);
+    expect(await send("a", "x", sign("a", ts, "x"), ts, start)).toBe(200);
+    expect(await send("b", "y", sign("b", ts, "y"), ts, start)).toBe(200);
+    expect(await send("c", "tampered", sign("c", ts, "original"), ts)).toBe(401);
     const other = `whsec_${randomBytes(24).toString("base64")}`;
-    expect(await send("d", "z", sign("d", ts, "z", other))).toBe(401);
+    expect(await send("d", "z", sign("d", ts, "z", other), ts)).toBe(401);
     const stats = (await (await fetch(`${sink.url}/stats`)).json()) as Record<string, number>;
     expect(stats).toMatchObject({ received: 3, unique: 2, duplicates: 1, badSignatures: 2 });
     expect(stats.p50Ms).toBeGreaterThanOrEqual(20);
