@@ -58,8 +58,21 @@ export function fromSamples(samples: number[], elapsedSec: number, errors: numbe
 
 /** Runs `fn` `times` times and returns the run with the median rps. */
 export async function median(times: number, fn: () => Promise<LoadResult>): Promise<LoadResult> {
-  const runs: LoadResult[] = [];
-  for (let i = 0; i < times; i++) runs.push(await fn());
-  runs.sort((a, b) => a.rps - b.rps);
-  return runs[Math.floor(runs.length / 2)] as LoadResult;
+  return (await mediansInTurns(times, [fn]))[0] as LoadResult;
+}
+
+/**
+ * Runs each of `fns` `times` times in turns (a, b, a, b, …) and returns each one's run with the
+ * median rps: whatever the machine does meanwhile weighs on all of them alike, as it would not on
+ * figures measured minutes apart.
+ */
+export async function mediansInTurns(
+  times: number,
+  fns: ReadonlyArray<() => Promise<LoadResult>>,
+): Promise<LoadResult[]> {
+  const runs = fns.map(() => [] as LoadResult[]);
+  for (let i = 0; i < times; i++) {
+    for (const [k, fn] of fns.entries()) runs[k]?.push(await fn());
+  }
+  return runs.map((r) => r.sort((a, b) => a.rps - b.rps)[Math.floor(r.length / 2)] as LoadResult);
 }

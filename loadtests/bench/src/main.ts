@@ -26,12 +26,9 @@ try {
   if (wants("baseline") || wants("ferry")) {
     // Tens of thousands of operations a second: half the time is plenty for --quick.
     rows.push(...(await rawJetStream(nats.url, quick ? s.seconds / 2 : s.seconds)));
-    rows.push(...(await httpBaselines(nats.url, s)));
+    rows.push(...(await httpBaselines(nats.url, s, !wants("ferry"))));
   }
-  if (wants("ferry")) {
-    const minimal = rows.find((r) => r.name.startsWith("minimal gateway"))?.rps;
-    rows.push(...(await ferryScenarios(nc, nats.url, redis.url, s, minimal, profileDir)));
-  }
+  if (wants("ferry")) rows.push(...(await ferryScenarios(nc, nats.url, redis.url, s, profileDir)));
   if (wants("watchdog")) rows.push(...(await watchdogScenarios(s)));
 } finally {
   await nc.close();

@@ -5,8 +5,15 @@ import type { BenchSettings } from "../settings.js";
 
 const BODY = "x".repeat(1024);
 
-/** A bare Fastify endpoint and a minimal gateway (Fastify + one awaited JetStream publish). */
-export async function httpBaselines(natsUrl: string, s: BenchSettings): Promise<Row[]> {
+/**
+ * A bare Fastify endpoint and a minimal gateway (Fastify + one awaited JetStream publish); without
+ * `minimalGateway`, the Ferry scenarios measure the minimal gateway in turns with Ferry's.
+ */
+export async function httpBaselines(
+  natsUrl: string,
+  s: BenchSettings,
+  minimalGateway = true,
+): Promise<Row[]> {
   const rows: Row[] = [];
   const bare = await startTarget("loadtests/bench/src/targets/fastify-bare.ts");
   try {
@@ -17,6 +24,7 @@ export async function httpBaselines(natsUrl: string, s: BenchSettings): Promise<
   } finally {
     await bare.stop();
   }
+  if (!minimalGateway) return rows;
   const minimal = await startTarget("loadtests/bench/src/targets/minimal-gateway.ts", {
     NATS_URL: natsUrl,
   });

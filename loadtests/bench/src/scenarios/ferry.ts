@@ -3,7 +3,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { createLogger, sleep } from "@ferry/runtime";
 import { openFunctionRegistry } from "@ferry/jetstream";
-import { load } from "../load.js";
+import { load, mediansInTurns, type LoadResult } from "../load.js";
 import { paced } from "../paced.js";
 import { startAll, startNats, startRedis, type ServerHandle } from "@ferry/testkit";
 import { startTarget, waitHttp, type Target } from "../procs.js";
@@ -163,6 +163,48 @@ export function startMinimalWorkers(ferry: Ferry, count: number): Promise<Target
   );
 }
 
+/**
+ * Ferry's accept rate and a minimal gateway's on the same NATS, each warmed up first, then
+ * measured in turns: the median of `repeats` runs each.
+ */
+async function acceptInTurns(
+  ferry: Ferry,
+  s: BenchSettings,
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ minimal: LoadResult; accept: LoadResult }> {
+  const gateway = await startTarget("loadtests/bench/src/targets/minimal-gateway.ts", {
+    NATS_URL: ferry.common.NATS_URL ?? "",
+  });
+  try {
+    const run =
+      (target: string, h: Record<string, string> = {}, durationSec = s.seconds) =>
+      () =>
+        load({ url: target, body: BODY, headers: h, connections: 50, durationSec });
+    // The JIT's warm-up is not what either figure is about.
+    const warm = Math.min(2, s.seconds / 4);
+    await run(gateway.url, {}, warm)();
+    await run(url, headers, warm)();
+    const [minimal, accept] = await mediansInTurns(s.repeats, [
+      run(gateway.url),
+      run(url, headers),
+    ]);
+    return { minimal: minimal as LoadResult, accept: accept as LoadResult };
+  } finally {
+    await gateway.stop();
+  }
+}
+
+/** Purges `stream` down to its newest `keep` messages; returns how many it holds then. */
+async function keepBacklog(nc: NatsConnection, stream: string, keep: number): Promise<number> {
+  const jsm = await jetstreamManager(nc);
+  return jsm.streams
+    .purge(stream, { keep })
+    .then(() => jsm.streams.info(stream))
+    .then((i) => i.state.messages)
+    .catch(() => 0);
+}
+
 async function sinkStats(sink: Target): Promise<SinkStats> {
   return (await (await fetch(`${sink.url}/stats`)).json()) as SinkStats;
 }
@@ -209,12 +251,7 @@ async function minimalDrain(
 ): Promise<Row[]> {
   // The backlog the Ferry workers drained, no more: the minimal gateway's runs left several
   // times that (200,000 in a full run), whose drain took a minute and left NATS deleting them.
-  const jsm = await jetstreamManager(nc);
-  const backlog = await jsm.streams
-    .purge("BENCH_MINIMAL", { keep: ferryBacklog })
-    .then(() => jsm.streams.info("BENCH_MINIMAL"))
-    .then((i) => i.state.messages)
-    .catch(() => 0);
+  const backlog = await keepBacklog(nc, "BENCH_MINIMAL", ferryBacklog);
   if (backlog === 0) return [];
   await fetch(`${ferry.sink.url}/stats`, { method: "DELETE" });
   const started = await startMinimalWorkers(ferry, s.workers);
@@ -285,7 +322,6 @@ export async function ferryScenarios(
   natsUrl: string,
   redisUrl: string,
   s: BenchSettings,
-  minimalRps: number | undefined,
   profileDir?: string,
 ): Promise<Row[]> {
   const ferry = await startFront(natsUrl, redisUrl, profileDir);
@@ -311,36 +347,37 @@ export async function ferryScenarios(
     const url = `${ferry.gateway.url}/async-function/bench`;
     const headers = { "content-type": "text/plain", "x-callback-url": `${ferry.sink.url}/cb` };
 
-    // Accept rate of the gateway alone: the calls wait in JetStream, as they would behind busy workers.
-    const accept = await load({
-      url,
-      body: BODY,
-      headers,
-      connections: 50,
-      durationSec: s.seconds,
+    // Accept rate of the gateway alone: the calls wait in JetStream, as they would behind busy
+    // workers. Measured in turns with the minimal gateway, both warmed up first.
+    const { minimal, accept } = await acceptInTurns(ferry, s, url, headers);
+    rows.push({
+      group: "baseline",
+      name: "minimal gateway: Fastify + awaited publish (50 conns; in turns with Ferry's)",
+      ...minimal,
     });
     rows.push({
       group: "ferry",
       name: "async accept, 202/s (50 conns; workers stopped)",
       ...accept,
-      ...(minimalRps
-        ? { ratio: { value: accept.rps / minimalRps, against: "minimal gateway", goal: ">= 0.8" } }
-        : {}),
+      ratio: { value: accept.rps / minimal.rps, against: "minimal gateway", goal: ">= 0.8" },
     });
-    // End-to-end throughput: workers and callbacks drain that backlog into the sink.
-    const accepted = Math.round(accept.rps * s.seconds);
+    // End-to-end throughput: workers and callbacks drain the backlog into the sink, one run's
+    // worth of it (the rest is purged: three runs' worth took over a minute to drain); --quick
+    // drains one second's worth, 3-4 s of draining, to stay under a minute.
+    const backlogSec = s.quick ? 1 : s.seconds;
+    const accepted = await keepBacklog(nc, "FERRY_INVOKE", Math.round(accept.rps * backlogSec));
     await startBack(ferry, s.workers);
     const { rate: e2eRate, done } = await drainRate(ferry.sink, accepted);
     const floors = await minimalDrain(nc, ferry, s, e2eRate, done.unique);
     rows.push(...floors);
-    const minimal = floors[0];
+    const minimalWorker = floors[0];
     rows.push({
       group: "ferry",
       name: `end-to-end completions/s, backlog drained to the sink by ${s.workers} worker${s.workers === 1 ? "" : "s"} (${done.unique}/${accepted})`,
       rps: e2eRate,
       note: `duplicates ${done.duplicates}; goal >= 4,000/s`,
-      ...(minimal?.rps
-        ? { ratio: { value: e2eRate / minimal.rps, against: "minimal worker" } }
+      ...(minimalWorker?.rps
+        ? { ratio: { value: e2eRate / minimalWorker.rps, against: "minimal worker" } }
         : {}),
     });
 
