@@ -2,6 +2,7 @@ import type { Redis } from "ioredis";
 import type { Counter, Histogram, Registry } from "prom-client";
 import { callKey, timelineKey, type TimelineEntry } from "@ferry/contracts";
 import {
+  ScriptBatch,
   SpanKind,
   createRegistry,
   sharedCounter,
@@ -113,10 +114,9 @@ export class CallbackDelivery {
 /**
  * Writes delivery state into a call's status, only while the status exists: a delivery that
  * outlives the status TTL must not leave a record without one. The same script appends the
- * attempt to the call's timeline (the dashboard), living as long as the status. KEYS and ARGV as
- * {@link callbackStateCall} gives them.
+ * attempt to the call's timeline (the dashboard), living as long as the status.
  */
-export const CALLBACK_STATE_SCRIPT = `
+const CALLBACK_STATE_SCRIPT = `
 local ttl = redis.call('TTL', KEYS[1])
 if ttl == -2 then return 0 end
 redis.call('RPUSH', KEYS[2], ARGV[1])
@@ -130,28 +130,15 @@ export type CallbackStateRecorder = (
   entry: TimelineEntry,
 ) => Promise<unknown>;
 
-/** The keys and arguments of {@link CALLBACK_STATE_SCRIPT} for one call. */
-export function callbackStateCall(
-  callId: string,
-  fields: Record<string, string | number>,
-  entry: TimelineEntry,
-): { keys: [string, string]; args: string[] } {
-  return {
-    keys: [callKey(callId), timelineKey(callId)],
-    args: [JSON.stringify(entry), ...Object.entries(fields).flat().map(String)],
-  };
-}
-
-/** A {@link CallbackStateRecorder} on `redis`. */
+/**
+ * A {@link CallbackStateRecorder} on `redis`: the records of one event-loop turn (the worker's
+ * first attempts, the service's deliveries) are written in one script call.
+ */
 export function callbackStateRecorder(redis: Redis): CallbackStateRecorder {
-  if (!("ferryCallbackState" in redis)) {
-    redis.defineCommand("ferryCallbackState", { numberOfKeys: 2, lua: CALLBACK_STATE_SCRIPT });
-  }
-  const r = redis as Redis & {
-    ferryCallbackState(key: string, timeline: string, ...a: string[]): Promise<number>;
-  };
-  return (callId, fields, entry) => {
-    const { keys, args } = callbackStateCall(callId, fields, entry);
-    return r.ferryCallbackState(...keys, ...args);
-  };
+  const batch = new ScriptBatch(redis, "CallbackState", CALLBACK_STATE_SCRIPT);
+  return (callId, fields, entry) =>
+    batch.run(
+      [callKey(callId), timelineKey(callId)],
+      [JSON.stringify(entry), ...Object.entries(fields).flat().map(String)],
+    );
 }

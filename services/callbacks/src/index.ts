@@ -1,11 +1,6 @@
 export { createCallbackWorker } from "./worker.js";
 export { CallbackSender, DeliveryError, RefusedCallbackError, callbackOf } from "./deliver.js";
-export {
-  CALLBACK_STATE_SCRIPT,
-  CallbackDelivery,
-  callbackStateCall,
-  callbackStateRecorder,
-} from "./delivery.js";
+export { CallbackDelivery, callbackStateRecorder } from "./delivery.js";
 export {
   CallbackDeliveryConfig,
   CallbacksConfig,

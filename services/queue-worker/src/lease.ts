@@ -34,11 +34,6 @@ export class Leases {
     return lease;
   }
 
-  /** Calls held now. */
-  get size(): number {
-    return this.#held.size;
-  }
-
   close(): void {
     clearInterval(this.#timer);
   }

@@ -1,6 +1,6 @@
 import type { ChainableCommander, Redis } from "ioredis";
 import { Job, type Queue } from "bullmq";
-import { CALLBACK_STATE_SCRIPT, callbackStateCall } from "@ferry/callbacks";
+import { callbackStateRecorder, type CallbackStateRecorder } from "@ferry/callbacks";
 import {
   CALLBACK_BACKOFF_TYPE,
   CallStatus,
@@ -128,7 +128,7 @@ export class OutcomeRecorder {
   // The three writes of every call, each batched with the other calls' of the same turn.
   readonly #begin: ScriptBatch;
   readonly #final: ScriptBatch;
-  readonly #callbackState: ScriptBatch;
+  readonly #recordCallback: CallbackStateRecorder;
 
   constructor(
     private readonly redis: Redis,
@@ -138,7 +138,7 @@ export class OutcomeRecorder {
     const finals = [...FINAL_STATUSES].map((s) => `['${s}']=true`).join(", ");
     this.#begin = new ScriptBatch(redis, "Begin", BEGIN_SCRIPT, `local FINAL = { ${finals} }`);
     this.#final = new ScriptBatch(redis, "Final", FINAL_SCRIPT);
-    this.#callbackState = new ScriptBatch(redis, "CallbackState", CALLBACK_STATE_SCRIPT);
+    this.#recordCallback = callbackStateRecorder(redis);
   }
 
   /**
@@ -307,12 +307,11 @@ export class OutcomeRecorder {
     const run = inv.redrives ?? 0;
     const now = Date.now();
     if (first.kind === "delivered") {
-      const { keys, args } = callbackStateCall(
+      await this.#recordCallback(
         inv.callId,
         { callbackState: CallbackState.Delivered, callbackAttempts: 1, callbackQueued: run },
         { t: now, e: "callback", n: 1, status: "delivered", code: first.status },
       );
-      await this.#callbackState.run(keys, args);
       return;
     }
     const key = callKey(inv.callId);
