@@ -15,14 +15,17 @@ export async function httpBaselines(
   minimalGateway = true,
 ): Promise<Row[]> {
   const rows: Row[] = [];
-  const bare = await startTarget("loadtests/bench/src/targets/fastify-bare.ts");
-  try {
-    const r = await median(s.repeats, () =>
-      load({ url: bare.url, body: BODY, connections: 50, durationSec: s.seconds }),
-    );
-    rows.push({ group: "baseline", name: "bare Fastify POST (50 conns)", ...r });
-  } finally {
-    await bare.stop();
+  // No goal is measured against it: --quick leaves it out, to stay under a minute.
+  if (!s.quick) {
+    const bare = await startTarget("loadtests/bench/src/targets/fastify-bare.ts");
+    try {
+      const r = await median(s.repeats, () =>
+        load({ url: bare.url, body: BODY, connections: 50, durationSec: s.seconds }),
+      );
+      rows.push({ group: "baseline", name: "bare Fastify POST (50 conns)", ...r });
+    } finally {
+      await bare.stop();
+    }
   }
   if (!minimalGateway) return rows;
   const minimal = await startTarget("loadtests/bench/src/targets/minimal-gateway.ts", {

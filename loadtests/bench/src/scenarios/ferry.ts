@@ -5,6 +5,8 @@ import { createLogger, sleep } from "@ferry/runtime";
 import { openFunctionRegistry } from "@ferry/jetstream";
 import { load, mediansInTurns, type LoadResult } from "../load.js";
 import { paced } from "../paced.js";
+import { drain, resetSink, sinkStats, type SinkStats } from "../sink.js";
+import { sustainedRate, type Sustained } from "../sustained.js";
 import { startAll, startNats, startRedis, type ServerHandle } from "@ferry/testkit";
 import { startTarget, waitHttp, type Target } from "../procs.js";
 import type { Row } from "../report.js";
@@ -12,15 +14,6 @@ import type { BenchSettings } from "../settings.js";
 import { stageMedians } from "../stages.js";
 
 const BODY = "x".repeat(1024);
-
-interface SinkStats {
-  unique: number;
-  duplicates: number;
-  p50Ms?: number;
-  p99Ms?: number;
-  firstAt: number;
-  lastAt: number;
-}
 
 /** The Ferry processes of one run, started in two steps. */
 export interface Ferry {
@@ -164,35 +157,28 @@ export function startMinimalWorkers(ferry: Ferry, count: number): Promise<Target
 }
 
 /**
- * Ferry's accept rate and a minimal gateway's on the same NATS, each warmed up first, then
+ * Ferry's accept rate and the minimal gateway's on the same NATS, each warmed up first, then
  * measured in turns: the median of `repeats` runs each.
  */
 async function acceptInTurns(
-  ferry: Ferry,
+  minimalGateway: Target,
   s: BenchSettings,
   url: string,
   headers: Record<string, string>,
 ): Promise<{ minimal: LoadResult; accept: LoadResult }> {
-  const gateway = await startTarget("loadtests/bench/src/targets/minimal-gateway.ts", {
-    NATS_URL: ferry.common.NATS_URL ?? "",
-  });
-  try {
-    const run =
-      (target: string, h: Record<string, string> = {}, durationSec = s.seconds) =>
-      () =>
-        load({ url: target, body: BODY, headers: h, connections: 50, durationSec });
-    // The JIT's warm-up is not what either figure is about.
-    const warm = Math.min(2, s.seconds / 4);
-    await run(gateway.url, {}, warm)();
-    await run(url, headers, warm)();
-    const [minimal, accept] = await mediansInTurns(s.repeats, [
-      run(gateway.url),
-      run(url, headers),
-    ]);
-    return { minimal: minimal as LoadResult, accept: accept as LoadResult };
-  } finally {
-    await gateway.stop();
-  }
+  const run =
+    (target: string, h: Record<string, string> = {}, durationSec = s.seconds) =>
+    () =>
+      load({ url: target, body: BODY, headers: h, connections: 50, durationSec });
+  // The JIT's warm-up is not what either figure is about.
+  const warm = Math.min(2, s.seconds / 4);
+  await run(minimalGateway.url, {}, warm)();
+  await run(url, headers, warm)();
+  const [minimal, accept] = await mediansInTurns(s.repeats, [
+    run(minimalGateway.url),
+    run(url, headers),
+  ]);
+  return { minimal: minimal as LoadResult, accept: accept as LoadResult };
 }
 
 /** Purges `stream` down to its newest `keep` messages; returns how many it holds then. */
@@ -205,31 +191,14 @@ async function keepBacklog(nc: NatsConnection, stream: string, keep: number): Pr
     .catch(() => 0);
 }
 
-async function sinkStats(sink: Target): Promise<SinkStats> {
-  return (await (await fetch(`${sink.url}/stats`)).json()) as SinkStats;
-}
-
-/** Waits until the sink saw `count` distinct calls or nothing new arrived for 10 s. */
-async function drain(sink: Target, count: number): Promise<SinkStats> {
-  let last = await sinkStats(sink);
-  let still = Date.now();
-  while (last.unique < count && Date.now() - still < 10_000) {
-    await sleep(200);
-    const now = await sinkStats(sink);
-    if (now.unique !== last.unique) still = Date.now();
-    last = now;
-  }
-  return last;
-}
-
 /**
  * Drain rate into the sink from now (when the last worker is ready; the first ones drain while it
  * starts) until `count` calls arrived or none for 10 s; from the first callback if it comes later.
  */
 async function drainRate(sink: Target, count: number): Promise<{ rate: number; done: SinkStats }> {
-  const ready = await sinkStats(sink);
+  const ready = await sinkStats(sink.url);
   const from = ready.unique > 0 ? { n: ready.unique, at: Date.now() } : undefined;
-  const done = await drain(sink, count);
+  const done = await drain(sink.url, count);
   const counted = done.unique - (from?.n ?? 0);
   return {
     rate: counted / Math.max(0.001, (done.lastAt - (from?.at ?? done.firstAt)) / 1000),
@@ -237,80 +206,129 @@ async function drainRate(sink: Target, count: number): Promise<{ rate: number; d
   };
 }
 
-/**
- * The minimal worker (targets/minimal-worker.ts) drains what the minimal gateway accepted through
- * the same function and sink: the ceiling for an honest worker on this machine. Then the minimal
- * gateway in front of it, paced at half that rate, is the floor under the latency goal.
- */
-async function minimalDrain(
-  nc: NatsConnection,
+/** Paced runs of {@link sustainedRate}: --quick has time for three of 1.5 s. */
+const searchOf = (s: BenchSettings) =>
+  s.quick ? { probes: 3, seconds: 1.5 } : { probes: 5, seconds: 3 };
+
+/** How a sustained rate was found, for the table's note. */
+function probesNote(found: Sustained): string {
+  const tried = found.probes.map((p) => `${p.rate}${p.keptUp ? "" : "x"}`).join(", ");
+  return `paced runs at ${tried} /s (x: fell behind)`;
+}
+
+/** An accept → callback run at `rate` through `url`, as a row; with Ferry's stage medians. */
+async function latencyRow(
   ferry: Ferry,
   s: BenchSettings,
-  ferryRate: number,
+  target: { url: string; headers?: Record<string, string>; redisUrl?: string },
+  row: { group: string; name: string; note: string },
+  rate: number,
+): Promise<Row> {
+  await resetSink(ferry.sink.url);
+  const since = Date.now();
+  // Evenly paced (autocannon's rate limit sends each second's quota as one burst).
+  const run = await paced({
+    url: target.url,
+    body: BODY,
+    headers: target.headers ?? {},
+    connections: 50,
+    durationSec: s.seconds,
+    rate,
+  });
+  const seen = await drain(ferry.sink.url, run.total - run.errors);
+  const st = target.redisUrl ? await stageMedians(target.redisUrl, since) : undefined;
+  return {
+    group: row.group,
+    name: row.name,
+    rps: run.rps,
+    ...(seen.p50Ms !== undefined ? { p50: seen.p50Ms } : {}),
+    ...(seen.p99Ms !== undefined ? { p99: seen.p99Ms } : {}),
+    note:
+      `accept p50 ${run.p50.toFixed(1)} ms` +
+      (st ? `; stage p50s: queue ${st.queue}, run ${st.run}, callback ${st.callback} ms` : "") +
+      `; ${row.note}`,
+  };
+}
+
+/**
+ * The minimal path (targets/minimal-gateway.ts and minimal-worker.ts) through the same function
+ * and sink: the ceiling for an honest worker and the floor under the latency goal. Its workers
+ * drain what the minimal gateway accepted during the accept runs (as much as Ferry's drained);
+ * then, with the minimal gateway in front, its sustained rate (full runs) and its accept → callback
+ * latency at Ferry's half-load rate (and, full runs, at half its own sustained rate). Both are
+ * warm by then, as Ferry's are: the gateway from the accept runs, the workers from the drain (a
+ * minimal gateway started cold spent its first thousand calls compiling: p50 239 ms, then 60,
+ * then 18 in 3 s runs here).
+ */
+async function minimalPath(
+  nc: NatsConnection,
+  ferry: Ferry,
+  gateway: Target,
+  s: BenchSettings,
   ferryBacklog: number,
-): Promise<Row[]> {
+  ferryHalf: number,
+): Promise<{ drain?: Row; sustained?: Row; latency: Row[] }> {
   // The backlog the Ferry workers drained, no more: the minimal gateway's runs left several
   // times that (200,000 in a full run), whose drain took a minute and left NATS deleting them.
   const backlog = await keepBacklog(nc, "BENCH_MINIMAL", ferryBacklog);
-  if (backlog === 0) return [];
-  await fetch(`${ferry.sink.url}/stats`, { method: "DELETE" });
+  await resetSink(ferry.sink.url);
   const started = await startMinimalWorkers(ferry, s.workers);
   try {
-    const { rate, done } = await drainRate(ferry.sink, backlog);
-    const rows: Row[] = [
-      {
-        group: "baseline",
-        name: `minimal worker: call, store, callback, ack; ${s.workers} of them (${done.unique}/${backlog})`,
-        rps: rate,
-        note: "the same function and sink; the ceiling for the end-to-end drain",
-      },
-    ];
-    // The latency goal on the same minimal path: the minimal gateway in front, paced at half
-    // the rate above. Latency is from when JetStream stored the call, so it leaves out the
-    // gateway's HTTP parsing, a fraction of a millisecond.
-    const gateway = await startTarget("loadtests/bench/src/targets/minimal-gateway.ts", {
-      NATS_URL: ferry.common.NATS_URL ?? "",
-    });
-    started.push(gateway);
-    // Also at Ferry's own half-load rate (full runs): the same load on the least path.
+    const drained = backlog > 0 ? await drainRate(ferry.sink, backlog) : undefined;
+    const found = s.quick
+      ? undefined
+      : await sustainedRate({
+          url: gateway.url,
+          body: BODY,
+          sinkUrl: ferry.sink.url,
+          guess: (drained?.rate ?? ferryHalf * 2) * 0.8,
+          ...searchOf(s),
+        });
     const paces: Array<[number, string, string]> = [
-      [Math.max(10, Math.round(rate / 2)), "half of max", "the floor under the latency goal"],
+      [ferryHalf, "Ferry's half-load rate", "the floor under the latency goal"],
     ];
-    if (!s.quick && ferryRate > 0) {
-      const pace = Math.max(10, Math.round(ferryRate / 2));
-      paces.push([pace, "Ferry's half-load rate", "Ferry's half load on the least path"]);
+    if (found && found.rate > 0) {
+      paces.push([
+        Math.max(10, Math.round(found.rate / 2)),
+        "half of its sustained",
+        "its own half load",
+      ]);
     }
-    // Warmed up first, as Ferry's gateway is by its accept run: a minimal gateway started cold
-    // spends its first thousand calls compiling (p50 239 ms, then 60, then 18 in 3 s runs here).
-    await fetch(`${ferry.sink.url}/stats`, { method: "DELETE" });
-    const warm = await paced({
-      url: gateway.url,
-      body: BODY,
-      connections: 50,
-      durationSec: s.seconds / 4,
-      rate: paces[0]?.[0] ?? 100,
-    });
-    await drain(ferry.sink, warm.total - warm.errors);
+    const latency: Row[] = [];
     for (const [pace, label, what] of paces) {
-      await fetch(`${ferry.sink.url}/stats`, { method: "DELETE" });
-      const run = await paced({
-        url: gateway.url,
-        body: BODY,
-        connections: 50,
-        durationSec: s.seconds,
-        rate: pace,
-      });
-      const seen = await drain(ferry.sink, run.total - run.errors);
-      rows.push({
-        group: "baseline",
-        name: `minimal gateway + workers: accept -> callback at ${pace}/s (${label})`,
-        rps: run.rps,
-        ...(seen.p50Ms !== undefined ? { p50: seen.p50Ms } : {}),
-        ...(seen.p99Ms !== undefined ? { p99: seen.p99Ms } : {}),
-        note: `${what} (accept p50 ${run.p50.toFixed(1)} ms)`,
-      });
+      latency.push(
+        await latencyRow(
+          ferry,
+          s,
+          { url: gateway.url },
+          {
+            group: "baseline",
+            name: `minimal gateway + workers: accept -> callback at ${pace}/s (${label})`,
+            note: what,
+          },
+          pace,
+        ),
+      );
     }
-    return rows;
+    return {
+      ...(drained && {
+        drain: {
+          group: "baseline",
+          name: `minimal worker: call, store, callback, ack; ${s.workers} of them, backlog drained (${drained.done.unique}/${backlog})`,
+          rps: drained.rate,
+          note: "the same function and sink; the ceiling for the drain",
+        },
+      }),
+      ...(found && {
+        sustained: {
+          group: "baseline",
+          name: "minimal gateway + workers: end-to-end completions/s, sustained",
+          rps: found.rate,
+          note: `the ceiling for end to end; ${probesNote(found)}`,
+        },
+      }),
+      latency,
+    };
   } finally {
     for (const t of started) await t.stop();
   }
@@ -324,7 +342,11 @@ export async function ferryScenarios(
   s: BenchSettings,
   profileDir?: string,
 ): Promise<Row[]> {
-  const ferry = await startFront(natsUrl, redisUrl, profileDir);
+  const [ferry, minimalGateway] = await Promise.all([
+    startFront(natsUrl, redisUrl, profileDir),
+    startTarget("loadtests/bench/src/targets/minimal-gateway.ts", { NATS_URL: natsUrl }),
+  ]);
+  ferry.targets.push(minimalGateway);
   const rows: Row[] = [];
   try {
     const registry = await openFunctionRegistry(nc, {
@@ -349,7 +371,7 @@ export async function ferryScenarios(
 
     // Accept rate of the gateway alone: the calls wait in JetStream, as they would behind busy
     // workers. Measured in turns with the minimal gateway, both warmed up first.
-    const { minimal, accept } = await acceptInTurns(ferry, s, url, headers);
+    const { minimal, accept } = await acceptInTurns(minimalGateway, s, url, headers);
     rows.push({
       group: "baseline",
       name: "minimal gateway: Fastify + awaited publish (50 conns; in turns with Ferry's)",
@@ -361,61 +383,70 @@ export async function ferryScenarios(
       ...accept,
       ratio: { value: accept.rps / minimal.rps, against: "minimal gateway", goal: ">= 0.8" },
     });
-    // End-to-end throughput: workers and callbacks drain the backlog into the sink, one run's
-    // worth of it (the rest is purged: three runs' worth took over a minute to drain); --quick
-    // drains one second's worth, 3-4 s of draining, to stay under a minute.
+    // The workers and the callbacks service drain the backlog into the sink, one run's worth of
+    // it (the rest is purged: three runs' worth took over a minute to drain); --quick drains one
+    // second's worth, to stay under a minute. Its rate leaves out the gateway's share of the CPU.
     const backlogSec = s.quick ? 1 : s.seconds;
     const accepted = await keepBacklog(nc, "FERRY_INVOKE", Math.round(accept.rps * backlogSec));
     await startBack(ferry, s.workers);
-    const { rate: e2eRate, done } = await drainRate(ferry.sink, accepted);
-    const floors = await minimalDrain(nc, ferry, s, e2eRate, done.unique);
-    rows.push(...floors);
-    const minimalWorker = floors[0];
-    rows.push({
+    const { rate: drainRps, done } = await drainRate(ferry.sink, accepted);
+    const drainRow: Row = {
       group: "ferry",
-      name: `end-to-end completions/s, backlog drained to the sink by ${s.workers} worker${s.workers === 1 ? "" : "s"} (${done.unique}/${accepted})`,
-      rps: e2eRate,
-      note: `duplicates ${done.duplicates}; goal >= 4,000/s`,
-      ...(minimalWorker?.rps
-        ? { ratio: { value: e2eRate / minimalWorker.rps, against: "minimal worker" } }
-        : {}),
+      name: `backlog drained to the sink by ${s.workers} worker${s.workers === 1 ? "" : "s"}, completions/s (${done.unique}/${accepted})`,
+      rps: drainRps,
+      note: `duplicates ${done.duplicates}; the gateway idle`,
+    };
+    // End to end as users meet it: calls paced into the gateway while the workers run them.
+    const found = await sustainedRate({
+      url,
+      headers,
+      body: BODY,
+      sinkUrl: ferry.sink.url,
+      guess: drainRps * 0.8,
+      ...searchOf(s),
     });
-
-    // At half of that maximum (the goal), then at a quarter: the drain above runs without the
-    // gateway's share of the CPU, so on a small machine "half" is nearer saturation than it sounds.
-    // --quick (one run per figure) measures the goal's half only, to stay under a minute.
-    const shares = [
-      [2, "half"],
-      [4, "a quarter"],
-    ] as const;
-    for (const [share, label] of s.quick ? shares.slice(0, 1) : shares) {
-      const rate = Math.max(10, Math.round(e2eRate / share));
-      await fetch(`${ferry.sink.url}/stats`, { method: "DELETE" });
-      const since = Date.now();
-      // Evenly paced (autocannon's rate limit sends each second's quota as one burst).
-      const run = await paced({
-        url,
-        body: BODY,
-        headers,
-        connections: 50,
-        durationSec: s.seconds,
-        rate,
-      });
-      const seen = await drain(ferry.sink, run.total - run.errors);
-      const st = await stageMedians(redisUrl, since);
-      rows.push({
-        group: "ferry",
-        name: `accept -> callback at ${rate}/s (${label} of max)`,
-        rps: run.rps,
-        ...(seen.p50Ms !== undefined ? { p50: seen.p50Ms } : {}),
-        ...(seen.p99Ms !== undefined ? { p99: seen.p99Ms } : {}),
-        note:
-          `latency from X-Start-Time to callback receipt (accept p50 ${run.p50.toFixed(1)} ms` +
-          (st ? `; stage p50s: queue ${st.queue}, run ${st.run}, callback ${st.callback} ms` : "") +
-          ")" +
-          (share === 2 ? "; goal p50 <= 5 ms" : ""),
-      });
+    const e2eRow: Row = {
+      group: "ferry",
+      name: "end-to-end completions/s, sustained: paced into the gateway, callbacks keeping up",
+      rps: found.rate,
+      note: `goal >= 4,000/s; ${probesNote(found)}`,
+    };
+    // At half of that (the goal), then at a quarter (full runs).
+    const half = Math.max(10, Math.round(found.rate / 2));
+    const shares = s.quick
+      ? ([[2, "half"]] as const)
+      : ([
+          [2, "half"],
+          [4, "a quarter"],
+        ] as const);
+    const latency: Row[] = [];
+    for (const [share, label] of shares) {
+      const rate = Math.max(10, Math.round(found.rate / share));
+      latency.push(
+        await latencyRow(
+          ferry,
+          s,
+          { url, headers, redisUrl },
+          {
+            group: "ferry",
+            name: `accept -> callback at ${rate}/s (${label} of sustained)`,
+            note: `latency from X-Start-Time to callback receipt${share === 2 ? "; goal p50 <= 5 ms" : ""}`,
+          },
+          rate,
+        ),
+      );
     }
+    const floor = await minimalPath(nc, ferry, minimalGateway, s, done.unique, half);
+    if (floor.drain) {
+      drainRow.ratio = { value: drainRps / floor.drain.rps, against: "minimal worker" };
+      rows.push(floor.drain);
+    }
+    rows.push(drainRow);
+    if (floor.sustained) {
+      e2eRow.ratio = { value: found.rate / floor.sustained.rps, against: "minimal path" };
+      rows.push(floor.sustained);
+    }
+    rows.push(e2eRow, ...floor.latency, ...latency);
   } finally {
     // SIGTERM lets profiled processes write their profiles.
     for (const t of ferry.targets) await t.stop();

@@ -6,10 +6,10 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import autocannon from "autocannon";
-import { sleep } from "@ferry/runtime";
 import { cpuMicros, startTarget } from "../procs.js";
 import { startBack, startMinimalWorkers, startToolStack } from "../scenarios/ferry.js";
 import { benchArgs } from "../settings.js";
+import { drain, sinkStats } from "../sink.js";
 
 const { workers: workerCount = 1, positional, flags } = benchArgs(process.argv.slice(2));
 // --minimal: the same measurement of the baselines, the minimal gateway and minimal workers.
@@ -109,19 +109,11 @@ const drainCpu = cpuMeter({
 });
 // The first worker drains while the others start: only what arrives from here on is counted,
 // against the CPU used from here on.
-const sinkCount = async (): Promise<number> =>
-  ((await (await fetch(`${sink.url}/stats`)).json()) as { unique: number }).unique;
 const t0 = Date.now();
-const before = await sinkCount();
-let seen = before;
-let lastChange = Date.now();
-while (seen < calls && Date.now() - lastChange < 10_000) {
-  await sleep(100);
-  const now = await sinkCount();
-  if (now !== seen) [seen, lastChange] = [now, Date.now()];
-}
+const before = (await sinkStats(sink.url)).unique;
+const { unique: seen, lastAt } = await drain(sink.url, calls);
 drainCpu.report(seen - before);
-const rate = Math.round((seen - before) / ((lastChange - t0) / 1000));
+const rate = Math.round((seen - before) / ((lastAt - t0) / 1000));
 process.stdout.write(`${seen}/${calls} callbacks, the last ${seen - before} at ${rate}/s\n`);
 
 await stack.stop();

@@ -7,6 +7,7 @@ import { paced } from "../paced.js";
 import { startTarget } from "../procs.js";
 import { startBack, startMinimalWorkers, startToolStack } from "../scenarios/ferry.js";
 import { benchArgs } from "../settings.js";
+import { drain, resetSink } from "../sink.js";
 import { stageMedians } from "../stages.js";
 
 const argv = process.argv.slice(2);
@@ -29,11 +30,9 @@ if (minimal) {
 } else await startBack(ferry, workerCount);
 await sleep(1000);
 const url = minimal ? (ferry.targets[0]?.url ?? "") : `${ferry.gateway.url}/async-function/bench`;
-const sinkStats = async (): Promise<{ unique: number; p50Ms?: number; p99Ms?: number }> =>
-  (await (await fetch(`${ferry.sink.url}/stats`)).json()) as never;
 
 for (const rate of rates) {
-  await fetch(`${ferry.sink.url}/stats`, { method: "DELETE" });
+  await resetSink(ferry.sink.url);
   const since = Date.now();
   const run = await paced({
     url,
@@ -43,11 +42,7 @@ for (const rate of rates) {
     durationSec: seconds,
     rate,
   });
-  let st = await sinkStats();
-  for (let idle = 0; st.unique < run.total - run.errors && idle < 50; idle++) {
-    await sleep(100);
-    st = await sinkStats();
-  }
+  const st = await drain(ferry.sink.url, run.total - run.errors, 5_000);
   const stages = minimal ? undefined : await stageMedians(redis.url, since);
   process.stdout.write(
     `${String(rate).padStart(5)}/s  p50 ${st.p50Ms?.toFixed(2)} ms  p99 ${st.p99Ms?.toFixed(2)} ms` +

@@ -7,10 +7,10 @@
 // e.g. B = the previous commit: git worktree add ../base HEAD~1 && cp -a node_modules ../base/
 import { resolve } from "node:path";
 import autocannon from "autocannon";
-import { sleep } from "@ferry/runtime";
 import { REPO_ROOT, startAll } from "@ferry/testkit";
 import { cpuMicros, startTarget, type Target } from "../procs.js";
 import { startToolStack } from "../scenarios/ferry.js";
+import { drain, resetSink } from "../sink.js";
 
 const argv = process.argv.slice(2);
 const option = (name: string, fallback: string): string => {
@@ -40,7 +40,7 @@ const { ferry } = stack;
 
 const ratios: number[] = [];
 for (let round = 1; round <= rounds; round++) {
-  await fetch(`${ferry.sink.url}/stats`, { method: "DELETE" });
+  await resetSink(ferry.sink.url);
   await autocannon({
     url: `${ferry.gateway.url}/async-function/bench`,
     method: "POST",
@@ -64,13 +64,7 @@ for (let round = 1; round <= rounds; round++) {
   const before = await Promise.all(
     workers.map(async (w) => ({ cpu: cpuMicros(w.proc.child.pid ?? 0), n: await processed(w) })),
   );
-  let unique = 0;
-  for (let idle = 0; unique < calls && idle < 100; idle++) {
-    await sleep(100);
-    const now = ((await (await fetch(`${ferry.sink.url}/stats`)).json()) as { unique: number })
-      .unique;
-    if (now !== unique) [unique, idle] = [now, 0];
-  }
+  await drain(ferry.sink.url, calls);
   const perCall = await Promise.all(
     workers.map(async (w, i) => {
       const n = (await processed(w)) - (before[i]?.n ?? 0);
