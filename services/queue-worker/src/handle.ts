@@ -354,10 +354,17 @@ async function deadLetter(
  */
 async function finish(call: Call, deps: CallDeps, out: FinalOutcome): Promise<void> {
   const { inv, msg } = call;
-  await persist(call, () => deps.recorder.final(inv, out));
+  const stored = persist(call, () => deps.recorder.final(inv, out));
   const first = inv.callbackUrl ? deps.firstCallback : undefined;
-  if (first) {
-    const attempted = await first.attempt(inv, out);
+  if (!first) await stored;
+  else {
+    // The attempt waits for the outcome's write to be sent, not answered: the write joined the
+    // batch that this turn's end sends, and an immediate queued after that runs after it. So a
+    // receiver that looks the call up on its callback finds the outcome, and the write's round
+    // trip is off the call's path. The call is settled only once both are done and the attempt
+    // is recorded: a worker that dies before that runs it again, as it did between the two.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const [attempted] = await Promise.all([first.attempt(inv, out), stored]);
     await persist(call, () => deps.recorder.callbackAttempted(inv, out, attempted));
     if (attempted.kind === "delivered") {
       // As the callbacks service logs its deliveries: at debug, they are the bulk of the traffic.
