@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -116,6 +118,39 @@ describe("callback first attempt", () => {
     expect(await queue.getJob(callId)).toBeUndefined();
     const metrics = await (await fetch(`${stack.gatewayUrl}/metrics`)).text();
     expect(metrics).toMatch(/callback_deliveries_total\{outcome="delivered"\} [1-9]/);
+  });
+
+  test("a receiver that looks the call up on its callback finds the outcome stored", async () => {
+    // The worker sends the callback once the outcome's write is on its way, not answered: a
+    // receiver checking the status API before it answers must still see the final status.
+    const seen: string[] = [];
+    const lookup = createServer((req, res) => {
+      const callId = String(req.headers["x-call-id"]);
+      req.resume().on("end", () => {
+        void statusOf(stack.gatewayUrl, callId)
+          .then((s) => seen.push(`${s?.status}:${s?.result?.bytes}`))
+          .catch((err: unknown) => seen.push(String(err)))
+          .finally(() => res.writeHead(200).end());
+      });
+    });
+    await new Promise<void>((resolve) => lookup.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `http://127.0.0.1:${(lookup.address() as AddressInfo).port}/cb`;
+      const calls = Array.from({ length: 20 }, (_, i) =>
+        fetch(`${stack.gatewayUrl}/async-function/fn`, {
+          method: "POST",
+          headers: { "x-callback-url": url },
+          body: `n${i}`,
+        }),
+      );
+      expect((await Promise.all(calls)).map((r) => r.status)).toEqual(Array(20).fill(202));
+      await eventually(() => seen.length === 20);
+      // "done: nX" is 8 or 9 bytes.
+      expect(seen.filter((s) => !/^succeeded:[89]$/.test(s))).toEqual([]);
+    } finally {
+      lookup.closeAllConnections();
+      await new Promise((resolve) => lookup.close(resolve));
+    }
   });
 
   test("410 on the first attempt - delivery ends at once, is listed as failed, and a retry delivers it", async () => {
