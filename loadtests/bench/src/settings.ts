@@ -23,8 +23,13 @@ export function settingsFor(quick: boolean, workers?: number): BenchSettings {
   return {
     quick,
     ...base,
-    workers: workers ?? Math.max(1, Math.floor(availableParallelism() / 2)),
+    workers: workers ?? defaultWorkers(),
   };
+}
+
+/** Worker processes when `--workers` does not say: one per two cores (see {@link settingsFor}). */
+export function defaultWorkers(): number {
+  return Math.max(1, Math.floor(availableParallelism() / 2));
 }
 
 /** Command-line flags of the bench and its tools: `--workers N` and the rest, positional. */

@@ -6,14 +6,14 @@ import { sleep } from "@ferry/runtime";
 import { paced } from "../paced.js";
 import { startTarget } from "../procs.js";
 import { startBack, startMinimalWorkers, startToolStack } from "../scenarios/ferry.js";
-import { benchArgs } from "../settings.js";
+import { benchArgs, defaultWorkers } from "../settings.js";
 import { drain, resetSink } from "../sink.js";
 import { stageMedians } from "../stages.js";
 
 const argv = process.argv.slice(2);
 const at = argv.indexOf("--seconds");
 const seconds = at >= 0 ? Number(argv.splice(at, 2)[1]) : 5;
-const { workers: workerCount = 2, positional, flags } = benchArgs(argv);
+const { workers: workerCount = defaultWorkers(), positional, flags } = benchArgs(argv);
 const minimal = flags.has("--minimal");
 const rates = positional.map(Number);
 if (rates.length === 0 || rates.some((r) => !(r > 0))) {
