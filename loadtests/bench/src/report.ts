@@ -22,7 +22,7 @@ const fmt = (n: number | undefined, digits = 0): string =>
 
 /** Prints the table. */
 export function printTable(rows: Row[]): void {
-  const head = ["group", "scenario", "ops/s", "p50 ms", "p99 ms", "errors", "ratio"];
+  const head = ["group", "scenario", "ops/s", "p50 ms", "p99 ms", "errors", "ratio; note"];
   const body = rows.map((r) => [
     r.group,
     r.name,
@@ -30,9 +30,13 @@ export function printTable(rows: Row[]): void {
     fmt(r.p50, 3),
     fmt(r.p99, 3),
     fmt(r.errors),
-    r.ratio
-      ? `${r.ratio.value.toFixed(2)}x ${r.ratio.against}${r.ratio.goal ? ` (goal ${r.ratio.goal})` : ""}`
-      : (r.note ?? ""),
+    [
+      r.ratio &&
+        `${r.ratio.value.toFixed(2)}x ${r.ratio.against}${r.ratio.goal ? ` (goal ${r.ratio.goal})` : ""}`,
+      r.note,
+    ]
+      .filter(Boolean)
+      .join("; "),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? "").length)));
   const line = (cells: string[]): string =>
