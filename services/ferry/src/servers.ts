@@ -94,6 +94,9 @@ export async function ensureServer(
 async function launch(recipe: Recipe, port: number, dataDir: string): Promise<ChildProcess> {
   const child = spawn(recipe.command, recipe.args(port, dataDir), {
     stdio: ["ignore", "ignore", "pipe"],
+    // Its own process group: Ctrl-C in a terminal signals the whole foreground group, and the
+    // server must outlive the drain that follows; `stop()` ends it last.
+    detached: true,
   });
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));

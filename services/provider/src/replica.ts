@@ -66,6 +66,9 @@ export async function startReplica(
     cwd: resolve(baseDir, wd.workdir ?? "."),
     env,
     stdio: ["ignore", "inherit", "inherit"],
+    // Its own process group: Ctrl-C in a terminal signals the whole foreground group, and a
+    // replica that exited under it would be replaced while the calls drain; `stop()` ends it.
+    detached: true,
   });
   const log = logger.child({ component: "replica", function: spec.name, port });
   const url = `http://127.0.0.1:${port}`;
