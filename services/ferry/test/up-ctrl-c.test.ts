@@ -1,11 +1,10 @@
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { freePort } from "@ferry/runtime";
-import { REPO_ROOT } from "@ferry/testkit";
+import { REPO_ROOT, listening } from "@ferry/testkit";
 import { eventually } from "./helpers.js";
 
 // Ctrl-C in a terminal signals the whole foreground process group, not only `ferry up`: the
@@ -15,18 +14,6 @@ let dir: string | undefined;
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
-
-/** Whether something accepts connections on the loopback port. */
-function listening(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = connect(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      done(true);
-    });
-    socket.once("error", () => done(false));
-  });
-}
 
 describe("ferry up and Ctrl-C", () => {
   test("SIGINT to the process group - drains, stops its servers and replicas, and exits 0", async () => {

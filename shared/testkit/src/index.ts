@@ -1,4 +1,4 @@
-export { freePort, waitForPort } from "./ports.js";
+export { freePort, listening, waitForPort } from "./ports.js";
 export { startServer } from "./server-process.js";
 export { startNats, startRedis } from "./servers.js";
 export { startNatsCluster } from "./cluster.js";

@@ -11,14 +11,15 @@ export async function waitForPort(
 ): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    if (await canConnect(port, host)) return;
+    if (await listening(port, host)) return;
     if (Date.now() > until)
       throw new Error(`nothing listens on ${host}:${port} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
 
-function canConnect(port: number, host: string): Promise<boolean> {
+/** Whether something accepts TCP connections on the port now. */
+export function listening(port: number, host = "127.0.0.1"): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ port, host });
     socket.once("connect", () => {

@@ -1,20 +1,8 @@
-import { connect } from "node:net";
 import { describe, expect, test } from "vitest";
 import { startNats } from "./servers.js";
 import { startHttpSink } from "./sink.js";
+import { listening } from "./ports.js";
 import { startAll } from "./start-all.js";
-
-/** Whether something accepts connections on the loopback port. */
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
 
 describe("startAll", () => {
   test("one start fails - the error is thrown and what did start is stopped", async () => {
