@@ -1,11 +1,9 @@
-import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { freePort } from "@ferry/runtime";
-import { REPO_ROOT, listening } from "@ferry/testkit";
-import { eventually } from "./helpers.js";
+import { listening, spawnTs } from "@ferry/testkit";
 
 // Ctrl-C in a terminal signals the whole foreground process group, not only `ferry up`: the
 // servers and replicas it started must not die under it before it has drained.
@@ -27,51 +25,40 @@ describe("ferry up and Ctrl-C", () => {
     const port = await freePort();
     // Addresses nothing answers at: it starts nats-server and redis-server itself.
     const [natsPort, redisPort] = [await freePort(), await freePort()];
-    const child = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        "--conditions=@ferry/source",
-        resolve(REPO_ROOT, "services/ferry/src/main.ts"),
+    const ferry = spawnTs("services/ferry/src/main.ts", {
+      args: [
         "up",
         ...["-f", file, "-p", String(port), "--data-dir", join(dir, "data"), "--no-ui"],
         // No connectors (an empty folder): the default would pick up the examples.
         ...["--connectors", join(dir, "connectors")],
       ],
-      {
-        cwd: REPO_ROOT,
-        // Its own process group, as a terminal's foreground job is.
-        detached: true,
-        env: {
-          ...process.env,
-          NATS_URL: `nats://127.0.0.1:${natsPort}`,
-          REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-          LOG_LEVEL: "info",
-        },
-        stdio: ["ignore", "pipe", "pipe"],
+      env: {
+        NATS_URL: `nats://127.0.0.1:${natsPort}`,
+        REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+        LOG_LEVEL: "info",
       },
-    );
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+      // Its own process group, as a terminal's foreground job is.
+      detached: true,
+    });
+    const { child } = ferry;
     const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
     try {
-      await eventually(() => /"function ready"/.test(out), 30_000);
+      await ferry.waitForOutput('"msg":"function ready"', 30_000);
       const res = await fetch(`http://127.0.0.1:${port}/function/cat`, {
         method: "POST",
         body: "meow",
       });
       expect(await res.text()).toBe("meow");
       const ports = [
-        ...out.matchAll(
-          /"port":(\d+)[^\n]*"msg":"(?:started (?:nats|redis)-server|function ready)"/g,
-        ),
+        ...ferry
+          .output()
+          .matchAll(/"port":(\d+)[^\n]*"msg":"(?:started (?:nats|redis)-server|function ready)"/g),
       ].map((m) => Number(m[1]));
       expect(ports).toHaveLength(3);
 
       process.kill(-(child.pid ?? 0), "SIGINT");
       expect(await exited).toBe(0);
+      const out = ferry.output();
       expect(out).toMatch(/"msg":"stopped"/);
       expect(out).not.toMatch(/replacing it/);
       expect(out).not.toMatch(/deadline passed/);

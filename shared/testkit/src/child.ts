@@ -17,10 +17,19 @@ export interface TsProcess {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** Runs `entry` (a path from the repository root) with tsx and the source condition. */
+/**
+ * Runs `entry` (a path from the repository root) with tsx and the source condition. `detached`
+ * gives it a process group of its own, as a terminal's foreground job has (signal it with
+ * `process.kill(-pid)`).
+ */
 export function spawnTs(
   entry: string,
-  opts: { env?: Record<string, string>; args?: string[]; nodeArgs?: string[] } = {},
+  opts: {
+    env?: Record<string, string>;
+    args?: string[];
+    nodeArgs?: string[];
+    detached?: boolean;
+  } = {},
 ): TsProcess {
   const child = spawn(
     process.execPath,
@@ -32,7 +41,12 @@ export function spawnTs(
       resolve(REPO_ROOT, entry),
       ...(opts.args ?? []),
     ],
-    { cwd: REPO_ROOT, env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] },
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...opts.env },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: opts.detached ?? false,
+    },
   );
   let out = "";
   const listeners = new Set<() => void>();
