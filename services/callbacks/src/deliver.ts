@@ -1,6 +1,6 @@
 import { Agent, type Dispatcher } from "undici";
 import { UnrecoverableError } from "bullmq";
-import { HttpHeaders, type CallbackJob } from "@ferry/contracts";
+import { HttpHeaders, startTimeNanos, type CallbackJob } from "@ferry/contracts";
 import {
   BlockedAddressError,
   callWhole,
@@ -171,7 +171,7 @@ function headersFor(job: Callback, attempt: number): Record<string, string> {
     [HttpHeaders.FunctionStatus]: String(job.statusCode),
     [HttpHeaders.DurationSeconds]: job.durationSeconds.toFixed(6),
     // OpenFaaS sends the start time in Unix nanoseconds.
-    [HttpHeaders.StartTime]: String(job.startTime * 1_000_000),
+    [HttpHeaders.StartTime]: startTimeNanos(job.startTime, job.startTimeUs),
     [HttpHeaders.Attempt]: String(attempt),
   };
   if (job.traceparent) headers.traceparent = job.traceparent;

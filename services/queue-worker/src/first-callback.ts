@@ -121,6 +121,7 @@ export function callbackOf(inv: Invocation, out: FinalOutcome): Callback {
     statusCode: out.statusCode,
     durationSeconds: out.durationMs / 1000,
     startTime: inv.enqueuedAt,
+    ...(inv.enqueuedAtUs !== undefined ? { startTimeUs: inv.enqueuedAtUs } : {}),
     body: out.body,
     ...(out.contentType ? { contentType: out.contentType } : {}),
     ...(inv.traceparent ? { traceparent: inv.traceparent } : {}),

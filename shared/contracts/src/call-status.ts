@@ -57,6 +57,8 @@ export interface CallbackJob {
   durationSeconds: number;
   /** When the gateway accepted the call (ms since the epoch), sent as `X-Start-Time` (seconds). */
   startTime: number;
+  /** The same instant in microseconds, when the gateway gave it: `X-Start-Time`'s precision. */
+  startTimeUs?: number;
   contentType?: string;
   /** The response body, base64. */
   body: string;

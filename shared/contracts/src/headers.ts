@@ -8,6 +8,8 @@ export const InvocationHeaders = {
   Query: "Ferry-Query",
   CallbackUrl: "Ferry-Callback-Url",
   EnqueuedAt: "Ferry-Enqueued-At",
+  /** The same instant in microseconds since the epoch. */
+  EnqueuedAtUs: "Ferry-Enqueued-At-Us",
   Deadline: "Ferry-Deadline",
   Traceparent: "traceparent",
   Tracestate: "tracestate",

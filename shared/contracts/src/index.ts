@@ -17,7 +17,13 @@ export {
 export { NAME_PATTERN, CALL_ID_PATTERN, FunctionName, QueueName, CallId } from "./names.js";
 export { InvocationHeaders, HttpHeaders, UNFORWARDED_HEADERS } from "./headers.js";
 export { DlqHeaders } from "./headers.js";
-export { Invocation, EnvelopeError, encodeInvocation, decodeInvocation } from "./invocation.js";
+export {
+  Invocation,
+  EnvelopeError,
+  encodeInvocation,
+  decodeInvocation,
+  startTimeNanos,
+} from "./invocation.js";
 export { ErrorCodes, FerryError, errorBody } from "./errors.js";
 export { CallStatus, CallbackState, FINAL_STATUSES, callKey, resultKey } from "./call-status.js";
 export { CALLBACK_BACKOFF_TYPE, CALLBACK_JOB_ATTEMPTS } from "./call-status.js";

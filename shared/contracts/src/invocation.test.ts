@@ -3,6 +3,7 @@ import {
   EnvelopeError,
   decodeInvocation,
   encodeInvocation,
+  startTimeNanos,
   type Invocation,
 } from "./invocation.js";
 
@@ -15,6 +16,7 @@ const inv: Invocation = {
   query: "x=1&y=2",
   callbackUrl: "https://example.com/cb",
   enqueuedAt: 1_700_000_000_000,
+  enqueuedAtUs: 1_700_000_000_000_123,
   traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
   headers: { "content-type": "application/json", "x-custom": "v" },
 };
@@ -25,7 +27,7 @@ describe("invocation envelope", () => {
   });
 
   test("envelope - optional fields stay absent", () => {
-    const { callbackUrl: _c, traceparent: _t, ...bare } = inv;
+    const { callbackUrl: _c, traceparent: _t, enqueuedAtUs: _u, ...bare } = inv;
     expect(decodeInvocation(encodeInvocation(bare))).toEqual(bare);
   });
 
@@ -51,5 +53,11 @@ describe("invocation envelope", () => {
   test("envelope - delay, parked attempts and redrives survive encode and decode", () => {
     const held = { ...inv, notBefore: 1_700_000_060_000, attemptsBefore: 3, redrives: 1 };
     expect(decodeInvocation(encodeInvocation(held))).toEqual(held);
+  });
+
+  test("X-Start-Time - Unix nanoseconds, to the microsecond when the gateway gave it", () => {
+    expect(startTimeNanos(inv.enqueuedAt, inv.enqueuedAtUs)).toBe("1700000000000123000");
+    // From a gateway that stamped milliseconds only.
+    expect(startTimeNanos(inv.enqueuedAt)).toBe("1700000000000000000");
   });
 });

@@ -20,6 +20,8 @@ export const Invocation = z.object({
   callbackUrl: z.url({ protocol: /^https?$/ }).optional(),
   /** When the gateway accepted the call (ms since the epoch). */
   enqueuedAt: z.number().int().nonnegative(),
+  /** The same instant to the microsecond, for `X-Start-Time`; absent from older gateways. */
+  enqueuedAtUs: z.number().int().nonnegative().optional(),
   /** After this time (ms since the epoch) the call is not run. */
   deadline: z.number().int().nonnegative().optional(),
   /** W3C trace context of the caller or the gateway. */
@@ -59,6 +61,7 @@ export function encodeInvocation(inv: Invocation): Array<[string, string]> {
     [H.Query, inv.query],
     [H.EnqueuedAt, String(inv.enqueuedAt)],
   ];
+  if (inv.enqueuedAtUs !== undefined) pairs.push([H.EnqueuedAtUs, String(inv.enqueuedAtUs)]);
   if (inv.callbackUrl !== undefined) pairs.push([H.CallbackUrl, inv.callbackUrl]);
   if (inv.deadline !== undefined) pairs.push([H.Deadline, String(inv.deadline)]);
   if (inv.traceparent !== undefined) pairs.push([H.Traceparent, inv.traceparent]);
@@ -94,6 +97,7 @@ export function decodeInvocation(pairs: Iterable<readonly [string, string]>): In
     query: fields[H.Query] ?? "",
     callbackUrl: fields[H.CallbackUrl],
     enqueuedAt: toInt(fields[H.EnqueuedAt]),
+    enqueuedAtUs: toInt(fields[H.EnqueuedAtUs]),
     deadline: toInt(fields[H.Deadline]),
     traceparent: fields[H.Traceparent],
     tracestate: fields[H.Tracestate],
@@ -109,6 +113,14 @@ export function decodeInvocation(pairs: Iterable<readonly [string, string]>): In
     throw new EnvelopeError(`bad invocation envelope: ${issue?.path.join(".")}: ${issue?.message}`);
   }
   return result.data;
+}
+
+/**
+ * `X-Start-Time`: when the gateway accepted the call, in Unix nanoseconds as OpenFaaS sends it;
+ * to the microsecond when `us` is known, else to the millisecond.
+ */
+export function startTimeNanos(ms: number, us?: number): string {
+  return us === undefined ? `${ms}000000` : `${us}000`;
 }
 
 function toInt(value: string | undefined): number | undefined {

@@ -12,6 +12,7 @@ export { onShutdown, sleep } from "./shutdown.js";
 export { createRegistry, DURATION_BUCKETS, Registry } from "./metrics.js";
 export { startHealthServer, renderMetrics } from "./health.js";
 export { freePort } from "./net.js";
+export { nowMicros } from "./clock.js";
 export { createAddressPolicy, BlockedAddressError } from "./ssrf.js";
 export type { LoggerOptions } from "./logger.js";
 export type { Logger } from "pino";

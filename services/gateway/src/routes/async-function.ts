@@ -10,13 +10,14 @@ import {
   UNFORWARDED_HEADERS,
   encodeInvocation,
   invokeSubject,
+  startTimeNanos,
   type FunctionSpec,
   type Invocation,
 } from "@ferry/contracts";
 import { toMsgHdrs, type BodyStore, type FunctionRegistry } from "@ferry/jetstream";
 import type { AddressPolicy } from "@ferry/runtime";
 import { SpanKind, currentTrace, extractTrace, injectTrace, mintTraceparent } from "@ferry/runtime";
-import { traceIdOf, withSpan } from "@ferry/runtime";
+import { nowMicros, traceIdOf, withSpan } from "@ferry/runtime";
 import type { GatewayMetrics } from "../metrics.js";
 import type { StatusStore } from "../status-store.js";
 import { checkCallbackHost } from "./callback-guard.js";
@@ -170,7 +171,7 @@ async function publishCall(
   return reply
     .code(202)
     .header("x-call-id", inv.callId)
-    .header("x-start-time", String(inv.enqueuedAt * 1_000_000))
+    .header("x-start-time", startTimeNanos(inv.enqueuedAt, inv.enqueuedAtUs))
     .send({ callId: inv.callId, status: "queued" });
 }
 
@@ -250,6 +251,7 @@ function checkBodySize(req: FastifyRequest, spec: FunctionSpec): void {
 }
 
 function toInvocation(req: FastifyRequest<{ Params: Params }>, spec: FunctionSpec): Invocation {
+  const us = nowMicros();
   const inv: Invocation = {
     callId: callIdOf(req),
     function: spec.name,
@@ -257,7 +259,8 @@ function toInvocation(req: FastifyRequest<{ Params: Params }>, spec: FunctionSpe
     method: req.method,
     path: pathOf(req.params["*"]),
     query: queryOf(req.url),
-    enqueuedAt: Date.now(),
+    enqueuedAt: Math.floor(us / 1000),
+    enqueuedAtUs: us,
     headers: forwardedHeaders(req, spec.auth === "token"),
   };
   const callbackUrl = callbackUrlOf(req);
