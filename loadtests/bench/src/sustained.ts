@@ -17,17 +17,21 @@ export interface Sustained {
   probes: Probe[];
 }
 
-/** Options of {@link sustainedRate}. */
-export interface SustainedOptions {
+/** One system whose sustained rate {@link sustainedRates} finds. */
+export interface SustainedTarget {
   /** The accepting endpoint: the calls arrive here and leave as callbacks to the sink. */
   url: string;
   headers?: Record<string, string>;
+  /** The first rate tried: a guess near the answer (the drain rate, say). */
+  guess: number;
+}
+
+/** Options of {@link sustainedRates}. */
+export interface SustainedOptions {
   body: string;
   /** The callback sink's base URL (its `/stats` counts distinct calls; DELETE resets it). */
   sinkUrl: string;
-  /** The first rate tried: a guess near the answer (the drain rate, say). */
-  guess: number;
-  /** Paced runs in all. */
+  /** Paced runs of each target. */
   probes: number;
   /** Seconds each. */
   seconds: number;
@@ -36,9 +40,10 @@ export interface SustainedOptions {
 const STEP = 1.3;
 
 /**
- * The end-to-end throughput with every part running at once: the highest evenly paced rate of
- * calls into `url` whose callbacks keep up. A drain of a backlog leaves the accepting side idle,
- * so it overstates what a system that accepts and runs calls at the same time sustains.
+ * The end-to-end throughput of each target with every part running at once: the highest evenly
+ * paced rate of calls into its `url` whose callbacks keep up. A drain of a backlog leaves the
+ * accepting side idle, so it overstates what a system that accepts and runs calls at the same time
+ * sustains.
  *
  * A run keeps up when every call was accepted at the pace, and when the last one was, at most a
  * tenth of a second's worth of callbacks were still to come: past its capacity, the backlog
@@ -47,30 +52,57 @@ const STEP = 1.3;
  * worth. From `guess` the rate steps up by 30 % while runs keep up (down while they do not), then
  * bisects between the highest that kept up and the lowest that did not. Each run waits for the
  * previous one's backlog to drain.
+ *
+ * The targets' runs take turns (a, b, a, b, …), so that the machine's drift over the minutes of
+ * the search weighs on each alike; searched one after the other, a ratio of two rates moved by a
+ * third between runs of the bench.
  */
-export async function sustainedRate(opts: SustainedOptions): Promise<Sustained> {
-  const probes: Probe[] = [];
-  let passed = 0;
-  let failed = Infinity;
-  let rate = Math.max(10, Math.round(opts.guess));
+export async function sustainedRates(
+  targets: readonly SustainedTarget[],
+  opts: SustainedOptions,
+): Promise<Sustained[]> {
+  const searches = targets.map((t) => new Search(t.guess));
   for (let i = 0; i < opts.probes; i++) {
-    const probe = await probeAt(opts, rate);
-    probes.push(probe);
-    if (probe.keptUp) passed = Math.max(passed, rate);
-    else failed = Math.min(failed, rate);
-    if (failed === Infinity) rate = Math.round(rate * STEP);
-    else if (passed === 0) rate = Math.max(10, Math.round(rate / STEP));
-    else rate = Math.round((passed + failed) / 2);
+    for (const [k, target] of targets.entries()) {
+      const search = searches[k] as Search;
+      search.record(await probeAt(opts, target, search.next));
+    }
   }
-  return { rate: passed, probes };
+  return searches.map((search) => ({ rate: search.passed, probes: search.probes }));
 }
 
-async function probeAt(opts: SustainedOptions, rate: number): Promise<Probe> {
+/** The search of one target: the rate to try next, from what the runs so far showed. */
+class Search {
+  readonly probes: Probe[] = [];
+  passed = 0;
+  #failed = Infinity;
+  next: number;
+
+  constructor(guess: number) {
+    this.next = Math.max(10, Math.round(guess));
+  }
+
+  record(probe: Probe): void {
+    this.probes.push(probe);
+    const rate = probe.rate;
+    if (probe.keptUp) this.passed = Math.max(this.passed, rate);
+    else this.#failed = Math.min(this.#failed, rate);
+    if (this.#failed === Infinity) this.next = Math.round(rate * STEP);
+    else if (this.passed === 0) this.next = Math.max(10, Math.round(rate / STEP));
+    else this.next = Math.round((this.passed + this.#failed) / 2);
+  }
+}
+
+async function probeAt(
+  opts: SustainedOptions,
+  target: SustainedTarget,
+  rate: number,
+): Promise<Probe> {
   await resetSink(opts.sinkUrl);
   const run = await paced({
-    url: opts.url,
+    url: target.url,
     body: opts.body,
-    headers: opts.headers ?? {},
+    headers: target.headers ?? {},
     connections: 50,
     durationSec: opts.seconds,
     rate,

@@ -6,7 +6,7 @@ import { openFunctionRegistry } from "@ferry/jetstream";
 import { load, mediansInTurns, type LoadResult } from "../load.js";
 import { paced } from "../paced.js";
 import { drain, resetSink, sinkStats, type SinkStats } from "../sink.js";
-import { sustainedRate, type Sustained } from "../sustained.js";
+import { sustainedRates, type Sustained } from "../sustained.js";
 import { startAll, startNats, startRedis, type ServerHandle } from "@ferry/testkit";
 import { startTarget, waitHttp, type Target } from "../procs.js";
 import type { Row } from "../report.js";
@@ -206,7 +206,7 @@ async function drainRate(sink: Target, count: number): Promise<{ rate: number; d
   };
 }
 
-/** Paced runs of {@link sustainedRate}: --quick has time for three of 1.5 s, full runs four of 3 s. */
+/** Paced runs of {@link sustainedRates}: --quick has time for three of 1.5 s, full runs four of 3 s. */
 const searchOf = (s: BenchSettings) =>
   s.quick ? { probes: 3, seconds: 1.5 } : { probes: 4, seconds: 3 };
 
@@ -251,88 +251,37 @@ async function latencyRow(
 }
 
 /**
- * The minimal path (targets/minimal-gateway.ts and minimal-worker.ts) through the same function
- * and sink: the ceiling for an honest worker and the floor under the latency goal. Its workers
- * drain what the minimal gateway accepted during the accept runs (as much as Ferry's drained);
- * then, with the minimal gateway in front, its sustained rate (full runs) and its accept → callback
- * latency at Ferry's half-load rate (and, full runs, at half its own sustained rate). Both are
- * warm by then, as Ferry's are: the gateway from the accept runs, the workers from the drain (a
- * minimal gateway started cold spent its first thousand calls compiling: p50 239 ms, then 60,
- * then 18 in 3 s runs here).
+ * The minimal workers (targets/minimal-worker.ts), started to drain what the minimal gateway
+ * accepted during the accept runs, as much as Ferry's drained, through the same function and sink:
+ * the ceiling for an honest worker. They stay up for the minimal path's sustained rate and latency
+ * (targets/minimal-gateway.ts in front), so that both are warm then, as Ferry's are: the gateway
+ * from the accept runs, the workers from the drain (a minimal gateway started cold spent its first
+ * thousand calls compiling: p50 239 ms, then 60, then 18 in 3 s runs here).
  */
-async function minimalPath(
+async function minimalDrain(
   nc: NatsConnection,
   ferry: Ferry,
-  gateway: Target,
   s: BenchSettings,
   ferryBacklog: number,
-  ferryHalf: number,
-): Promise<{ drain?: Row; sustained?: Row; latency: Row[] }> {
+): Promise<{ workers: Target[]; drain?: Row; rate?: number }> {
   // The backlog the Ferry workers drained, no more: the minimal gateway's runs left several
   // times that (200,000 in a full run), whose drain took a minute and left NATS deleting them.
   const backlog = await keepBacklog(nc, "BENCH_MINIMAL", ferryBacklog);
   await resetSink(ferry.sink.url);
-  const started = await startMinimalWorkers(ferry, s.workers);
-  try {
-    const drained = backlog > 0 ? await drainRate(ferry.sink, backlog) : undefined;
-    const found = s.quick
-      ? undefined
-      : await sustainedRate({
-          url: gateway.url,
-          body: BODY,
-          sinkUrl: ferry.sink.url,
-          guess: (drained?.rate ?? Math.max(100, ferryHalf * 2)) * 0.8,
-          ...searchOf(s),
-        });
-    const paces: Array<[number, string, string]> =
-      ferryHalf > 0
-        ? [[ferryHalf, "Ferry's half-load rate", "the floor under the latency goal"]]
-        : [];
-    if (found && found.rate > 0) {
-      paces.push([
-        Math.max(10, Math.round(found.rate / 2)),
-        "half of its sustained",
-        "its own half load",
-      ]);
-    }
-    const latency: Row[] = [];
-    for (const [pace, label, what] of paces) {
-      latency.push(
-        await latencyRow(
-          ferry,
-          s,
-          { url: gateway.url },
-          {
-            group: "baseline",
-            name: `minimal gateway + workers: accept -> callback at ${pace}/s (${label})`,
-            note: what,
-          },
-          pace,
-        ),
-      );
-    }
-    return {
-      ...(drained && {
-        drain: {
-          group: "baseline",
-          name: `minimal worker: call, store, callback, ack; ${s.workers} of them, backlog drained (${drained.done.unique}/${backlog})`,
-          rps: drained.rate,
-          note: "the same function and sink; the ceiling for the drain",
-        },
-      }),
-      ...(found && {
-        sustained: {
-          group: "baseline",
-          name: "minimal gateway + workers: end-to-end completions/s, sustained",
-          rps: found.rate,
-          note: `the ceiling for end to end; ${probesNote(found)}`,
-        },
-      }),
-      latency,
-    };
-  } finally {
-    for (const t of started) await t.stop();
-  }
+  const workers = await startMinimalWorkers(ferry, s.workers);
+  ferry.targets.unshift(...workers);
+  if (backlog === 0) return { workers };
+  const drained = await drainRate(ferry.sink, backlog);
+  return {
+    workers,
+    rate: drained.rate,
+    drain: {
+      group: "baseline",
+      name: `minimal worker: call, store, callback, ack; ${s.workers} of them, backlog drained (${drained.done.unique}/${backlog})`,
+      rps: drained.rate,
+      note: "the same function and sink; the ceiling for the drain",
+    },
+  };
 }
 
 /** Ferry's accept rate, end-to-end completions and accept-to-callback latency at half load. */
@@ -398,39 +347,47 @@ export async function ferryScenarios(
       rps: drainRps,
       note: `duplicates ${done.duplicates}; the gateway idle`,
     };
-    // End to end as users meet it: calls paced into the gateway while the workers run them.
-    const found = await sustainedRate({
-      url,
-      headers,
-      body: BODY,
-      sinkUrl: ferry.sink.url,
-      guess: drainRps * 0.8,
-      ...searchOf(s),
-    });
+    // The minimal workers drain the minimal gateway's backlog right after, and stay up.
+    const floor = await minimalDrain(nc, ferry, s, done.unique);
+    if (floor.drain) {
+      drainRow.ratio = { value: drainRps / floor.drain.rps, against: "minimal worker" };
+      rows.push(floor.drain);
+    }
+    rows.push(drainRow);
+    // End to end as users meet it: calls paced into the gateway while the workers run them; in
+    // full runs in turns with the minimal path's (the ceiling for end to end).
+    const ferryTarget = { url, headers, guess: drainRps * 0.8 };
+    const minimalTarget = { url: minimalGateway.url, guess: (floor.rate ?? drainRps * 2) * 0.8 };
+    const [found, minimalFound] = (await sustainedRates(
+      s.quick ? [ferryTarget] : [ferryTarget, minimalTarget],
+      { body: BODY, sinkUrl: ferry.sink.url, ...searchOf(s) },
+    )) as [Sustained, Sustained | undefined];
     const e2eRow: Row = {
       group: "ferry",
       name: "end-to-end completions/s, sustained: paced into the gateway, callbacks keeping up",
       rps: found.rate,
       note: `goal >= 4,000/s; ${probesNote(found)}`,
     };
-    // At half of that (the goal), then at a quarter (full runs).
+    if (minimalFound) {
+      rows.push({
+        group: "baseline",
+        name: "minimal gateway + workers: end-to-end completions/s, sustained (in turns with Ferry's)",
+        rps: minimalFound.rate,
+        note: `the ceiling for end to end; ${probesNote(minimalFound)}`,
+      });
+      e2eRow.ratio = { value: found.rate / minimalFound.rate, against: "minimal path" };
+    }
     // No paced run kept up (a machine far busier than this one): no half load to measure at.
-    const half = Math.round(found.rate / 2);
     if (found.rate === 0) e2eRow.note += "; none kept up, so no latency rows";
-    const shares =
-      found.rate === 0
-        ? []
-        : s.quick
-          ? ([[2, "half"]] as const)
-          : ([
-              [2, "half"],
-              [4, "a quarter"],
-            ] as const);
-    const latency: Row[] = [];
-    for (const [share, label] of shares) {
+    rows.push(e2eRow);
+
+    // Accept → callback latency, each Ferry pace followed by the minimal path's: at half of
+    // Ferry's sustained rate (the goal) both; full runs then Ferry at a quarter, and the minimal
+    // path at half of its own sustained rate.
+    const ferryAt = (share: number, label: string) => {
       const rate = Math.round(found.rate / share);
-      latency.push(
-        await latencyRow(
+      return () =>
+        latencyRow(
           ferry,
           s,
           { url, headers, redisUrl },
@@ -440,20 +397,38 @@ export async function ferryScenarios(
             note: `latency from X-Start-Time to callback receipt${share === 2 ? "; goal p50 <= 5 ms" : ""}`,
           },
           rate,
-        ),
+        );
+    };
+    const minimalAt = (rate: number, label: string, what: string) => () =>
+      latencyRow(
+        ferry,
+        s,
+        { url: minimalGateway.url },
+        {
+          group: "baseline",
+          name: `minimal gateway + workers: accept -> callback at ${rate}/s (${label})`,
+          note: what,
+        },
+        rate,
       );
+    const runs: Array<[Row[], () => Promise<Row>]> = [];
+    const ferryLatency: Row[] = [];
+    const minimalLatency: Row[] = [];
+    if (found.rate > 0) {
+      const half = Math.round(found.rate / 2);
+      runs.push([ferryLatency, ferryAt(2, "half")]);
+      runs.push([
+        minimalLatency,
+        minimalAt(half, "Ferry's half-load rate", "the floor under the latency goal"),
+      ]);
+      if (!s.quick) runs.push([ferryLatency, ferryAt(4, "a quarter")]);
     }
-    const floor = await minimalPath(nc, ferry, minimalGateway, s, done.unique, half);
-    if (floor.drain) {
-      drainRow.ratio = { value: drainRps / floor.drain.rps, against: "minimal worker" };
-      rows.push(floor.drain);
+    if (minimalFound && minimalFound.rate > 0) {
+      const own = Math.max(10, Math.round(minimalFound.rate / 2));
+      runs.push([minimalLatency, minimalAt(own, "half of its sustained", "its own half load")]);
     }
-    rows.push(drainRow);
-    if (floor.sustained) {
-      e2eRow.ratio = { value: found.rate / floor.sustained.rps, against: "minimal path" };
-      rows.push(floor.sustained);
-    }
-    rows.push(e2eRow, ...floor.latency, ...latency);
+    for (const [into, run] of runs) into.push(await run());
+    rows.push(...minimalLatency, ...ferryLatency);
   } finally {
     // SIGTERM lets profiled processes write their profiles.
     for (const t of ferry.targets) await t.stop();
