@@ -1,8 +1,10 @@
-// ferry-spawn: starts the function processes of the watchdog's fork and stream modes.
+// ferry-spawn: starts the watchdog's function processes: one per call in fork and stream modes,
+// the long-running one (and its restarts) in http mode.
 //
 // Node's child_process forks the whole calling process and waits for the child to exec; the
 // copy of a Node process's memory map costs about a millisecond of CPU per call, more than the
-// function (cat, say) itself. posix_spawn here uses vfork: no copy at all.
+// function (cat, say) itself. posix_spawn here uses vfork: no copy at all. And a watchdog killed
+// outright (SIGKILL, OOM) cannot end its functions itself: its end of our stdin closes instead.
 //
 //   ferry-spawn <socket path> <file> [args...]
 //
@@ -12,7 +14,8 @@
 // "i<id>\n", "o<id>\n" and "e<id>\n" on them, and starts the process with them as its stdin,
 // stdout and stderr, in a session of its own (as Node's `detached`). Replies on stdout, a line
 // each: "p <id> <pid>" started, "f <id> <errno>" could not start, "x <id> <wait status>" exited.
-// When stdin closes (the watchdog is gone), every process still running is killed.
+// When stdin closes (the watchdog is gone), the process group of every process still running is
+// killed (SIGKILL), so helpers a function started in its process group go with it.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>

@@ -14,6 +14,27 @@ export const fixture = (name: string): string =>
 export const example = (path: string): string =>
   fileURLToPath(new URL(`../../../examples/functions/${path}`, import.meta.url));
 
+/** Env of an http-mode watchdog in front of test/fixtures/upstream.mjs on a free port. */
+export async function upstreamEnv(
+  extra: Record<string, string> = {},
+): Promise<Record<string, string>> {
+  const port = await freePort();
+  return {
+    mode: "http",
+    fprocess: `node ${fixture("upstream.mjs")}`,
+    upstream_url: `http://127.0.0.1:${port}`,
+    PORT: String(port),
+    ...extra,
+  };
+}
+
+/** The pid of the upstream.mjs function behind the watchdog at `url`, or 0 while it does not answer. */
+export async function upstreamPid(url: string): Promise<number> {
+  const res = await fetch(`${url}/pid`);
+  await res.arrayBuffer();
+  return res.status === 200 ? Number(res.headers.get("x-upstream-pid")) : 0;
+}
+
 const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
 
 /** Env that keeps test watchdogs quick to stop and out of each other's way. */
@@ -130,6 +151,13 @@ export function alive(pid: number): boolean {
   } catch {
     return true;
   }
+}
+
+/** The parent pid of a running process. */
+export function parentOf(pid: number): number {
+  // /proc/<pid>/stat: "pid (comm) state ppid …"; comm may hold spaces and parentheses.
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
 }
 
 /** Polls `check` until it is true (tests wait for effects, never for fixed times). */

@@ -1,17 +1,6 @@
 import { request } from "node:http";
 import { describe, expect, test } from "vitest";
-import { fixture, freePort, startInProcess, eventually } from "./helpers.js";
-
-async function upstreamEnv(extra: Record<string, string> = {}): Promise<Record<string, string>> {
-  const port = await freePort();
-  return {
-    mode: "http",
-    fprocess: `node ${fixture("upstream.mjs")}`,
-    upstream_url: `http://127.0.0.1:${port}`,
-    PORT: String(port),
-    ...extra,
-  };
-}
+import { startInProcess, eventually, upstreamEnv } from "./helpers.js";
 
 describe("http mode", () => {
   test("http mode - proxies method, path, query, body and headers", async () => {

@@ -4,7 +4,16 @@ import { createNativeStarter, nativeSpawnerBuilt } from "../src/internal/native-
 import { createFunctionOutput } from "../src/internal/output.js";
 import type { FunctionProcess } from "../src/internal/process.js";
 import { createLocalStarter } from "../src/internal/spawner.js";
-import { alive, childrenOf, eventually, spawnWatchdog, startInProcess } from "./helpers.js";
+import {
+  alive,
+  childrenOf,
+  eventually,
+  parentOf,
+  spawnWatchdog,
+  startInProcess,
+  upstreamEnv,
+  upstreamPid,
+} from "./helpers.js";
 
 const helperOf = (parent: number): number[] =>
   childrenOf(parent, (args) => args.includes("ferry-spawn "));
@@ -72,6 +81,29 @@ describe("native spawner", () => {
       // A failed wait must not leave the watchdog and its processes running after the test.
       wd.child.kill("SIGKILL");
     }
+  });
+
+  test("native spawner - http mode: the function starts through the helper, and stop ends both", async () => {
+    await using wd = await startInProcess(await upstreamEnv());
+    const [helper] = helperOf(process.pid);
+    const fn = await upstreamPid(wd.url);
+    expect(helper).toBeDefined();
+    expect(parentOf(fn)).toBe(helper);
+    await wd.watchdog.stop();
+    expect(alive(fn)).toBe(false);
+    expect(alive(helper as number)).toBe(false);
+  });
+
+  test("native spawner - http mode: when the helper dies the function is restarted from the watchdog", async () => {
+    await using wd = await startInProcess(await upstreamEnv());
+    const [helper] = helperOf(process.pid);
+    const first = await upstreamPid(wd.url);
+    process.kill(helper as number, "SIGKILL");
+    await eventually(() => !alive(first), "the helper's function to be killed");
+    let restarted = 0;
+    await eventually(async () => (restarted = await upstreamPid(wd.url)) > 0, "the restart");
+    expect(restarted).not.toBe(first);
+    expect(parentOf(restarted)).toBe(process.pid);
   });
 
   test("native spawner - a helper that cannot start leaves processes to the fallback", async () => {

@@ -7,8 +7,11 @@ import {
   eventually,
   fixture,
   freePort,
+  parentOf,
   runWatchdogToExit,
   spawnWatchdog,
+  upstreamEnv,
+  upstreamPid,
 } from "./helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "watchdog-process-"));
@@ -45,6 +48,39 @@ describe("process", () => {
     expect(await res.text()).toBe("slow done");
     expect(await wd.exited).toBe(0);
     expect(alive(pid)).toBe(false);
+  });
+
+  test("process - a watchdog killed outright takes its http-mode function and the function's helpers along", async () => {
+    const wd = await spawnWatchdog(await upstreamEnv());
+    const pids: number[] = [];
+    try {
+      pids.push(await upstreamPid(wd.url));
+      pids.push(Number(await (await fetch(`${wd.url}/helper`)).text()));
+      expect(pids.every((pid) => pid > 1 && alive(pid))).toBe(true);
+      wd.child.kill("SIGKILL");
+      await wd.exited;
+      await eventually(
+        () => pids.every((pid) => !alive(pid)),
+        "the function process and its helper to go",
+        30_000,
+      );
+    } finally {
+      // A failed wait must not leave the watchdog or the function's group running after the test.
+      wd.child.kill("SIGKILL");
+      if (pids[0] !== undefined && alive(pids[0])) process.kill(-pids[0], "SIGKILL");
+    }
+  });
+
+  test("process - with native_spawner=false the http-mode function starts from the watchdog, which says once that it is not tied to its life", async () => {
+    await using wd = await spawnWatchdog(await upstreamEnv({ native_spawner: "false" }));
+    const first = await upstreamPid(wd.url);
+    expect(parentOf(first)).toBe(wd.child.pid);
+    await (await fetch(`${wd.url}/crash`)).arrayBuffer();
+    let restarted = 0;
+    await eventually(async () => (restarted = await upstreamPid(wd.url)) > 0, "the restart");
+    expect(restarted).not.toBe(first);
+    expect(parentOf(restarted)).toBe(wd.child.pid);
+    expect(wd.output().match(/not tied to the watchdog's life/g)).toHaveLength(1);
   });
 
   test("process - fork mode drains calls in flight on SIGTERM", async () => {

@@ -118,7 +118,7 @@ export function createNativeStarter(
   function onHelperExit(code: number | null, signal: NodeJS.Signals | null): void {
     helper = undefined;
     useFallback = true;
-    if (!closing) log.error({ code, signal }, "native spawner exited; using the Node spawners");
+    if (!closing) log.error({ code, signal }, "native spawner exited; spawning from Node");
     for (const start of pending.values()) {
       if (start.proc.delivered) {
         start.proc.kill("SIGKILL");
@@ -150,7 +150,7 @@ export function createNativeStarter(
     const started = await new Promise<boolean>((resolve) => {
       child.once("spawn", () => resolve(true));
       child.once("error", (err) => {
-        log.warn({ err: err.message }, "native spawner did not start; using the Node spawners");
+        log.warn({ err: err.message }, "native spawner did not start; spawning from Node");
         resolve(false);
       });
     });

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcessByStdio } from "node:child_process";
+import { spawn } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
 import type { Command } from "../config.js";
 import type { FunctionOutput } from "./output.js";
@@ -11,7 +11,7 @@ export interface Exit {
   error?: Error;
 }
 
-/** A started function process, whether the watchdog or its spawner process started it. */
+/** A started function process, whether the watchdog or a spawner process started it. */
 export interface FunctionProcess {
   /** Undefined when the process could not be started. */
   readonly pid: number | undefined;
@@ -24,18 +24,11 @@ export interface FunctionProcess {
   stdout(): Readable;
 }
 
-/** A function process the watchdog started itself (http mode, or without the spawner). */
-export interface LocalProcess extends FunctionProcess {
-  readonly child: ChildProcessByStdio<Writable, Readable, Readable>;
-}
-
 /** Options of {@link spawnFunction}. */
 export interface SpawnOptions {
   command: Command;
   env: NodeJS.ProcessEnv;
   output: FunctionOutput;
-  /** Log stdout (http mode) instead of leaving it to the caller (fork and stream modes). */
-  logStdout: boolean;
   /** Holds every live process, so the watchdog can kill them all if it must exit at once. */
   live: Set<FunctionProcess>;
 }
@@ -44,7 +37,7 @@ export interface SpawnOptions {
  * Starts the function in its own process group (`detached`), so a timeout or shutdown can kill
  * everything it started, as the classic watchdog does with `Setpgid`.
  */
-export function spawnFunction(opts: SpawnOptions): LocalProcess {
+export function spawnFunction(opts: SpawnOptions): FunctionProcess {
   const child = spawn(opts.command.file, opts.command.args, {
     env: opts.env,
     stdio: ["pipe", "pipe", "pipe"],
@@ -53,17 +46,15 @@ export function spawnFunction(opts: SpawnOptions): LocalProcess {
   // A function that exits without reading its input makes our writes fail with EPIPE: expected.
   child.stdin.on("error", ignore);
   opts.output.follow(child.stderr, "stderr", child.pid);
-  if (opts.logStdout) opts.output.follow(child.stdout, "stdout", child.pid);
   // Node resumes a child's unread stdio when it exits, dropping output nobody listened to yet. A
   // pooled function may exit before its call arrives (it ignored stdin), so hold stdout with a
-  // 'readable' listener: paused, under backpressure, and kept until the runner takes it.
-  else child.stdout.on("readable", ignore);
+  // 'readable' listener: paused, under backpressure, and kept until its reader takes it.
+  child.stdout.on("readable", ignore);
   const exited = new Promise<Exit>((resolve) => {
     child.once("error", (error) => resolve({ code: null, signal: null, error }));
     child.once("close", (code, signal) => resolve({ code, signal }));
   });
-  const proc: LocalProcess = {
-    child,
+  const proc: FunctionProcess = {
     pid: child.pid,
     stdin: child.stdin,
     exited,

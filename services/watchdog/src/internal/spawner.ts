@@ -37,7 +37,7 @@ export function createLocalStarter(opts: StarterOptions): ProcessStarter {
   return {
     start(vars, ready) {
       const env = vars === undefined ? opts.env : { ...opts.env, ...vars };
-      ready(spawnFunction({ ...opts, env, logStdout: false }));
+      ready(spawnFunction({ ...opts, env }));
     },
     open: async () => {},
     close: async () => {},

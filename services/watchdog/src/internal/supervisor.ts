@@ -1,9 +1,15 @@
 import { connect } from "node:net";
 import type { Logger } from "@ferry/runtime";
-import { spawnFunction, type Exit, type LocalProcess, type SpawnOptions } from "./process.js";
+import type { FunctionOutput } from "./output.js";
+import type { Exit, FunctionProcess } from "./process.js";
+import type { ProcessStarter } from "./spawner.js";
 
 /** Options of {@link Supervisor}. */
-export interface SupervisorOptions extends Omit<SpawnOptions, "logStdout"> {
+export interface SupervisorOptions {
+  /** Starts the process; the native spawner's, so that the process dies with the watchdog. */
+  starter: ProcessStarter;
+  /** Where the process's stdout and stderr are logged. */
+  output: FunctionOutput;
   logger: Logger;
   /** Where the process listens once it is up. */
   host: string;
@@ -18,13 +24,21 @@ const BACKOFF_MAX_MS = 10_000;
 const STABLE_MS = 10_000;
 const PROBE_INTERVAL_MS = 20;
 
+/** A started process and whether its port accepts (false once it exited first). */
+interface Launched {
+  proc: FunctionProcess;
+  accepting: Promise<boolean>;
+}
+
 /**
  * Keeps the http-mode function process running: starts it, waits until its port accepts, restarts
  * it with exponential backoff when it dies. (of-watchdog exits with the process and leaves the
  * restart to the orchestrator; restarting here keeps the sidecar's own state and metrics.)
  */
 export class Supervisor {
-  #proc: LocalProcess | undefined;
+  #proc: FunctionProcess | undefined;
+  #running = false;
+  #launching: Promise<Launched> | undefined;
   #up = false;
   #stopped = false;
   #backoffMs = BACKOFF_MIN_MS;
@@ -42,7 +56,8 @@ export class Supervisor {
 
   /** Starts the process; resolves when its port accepts, rejects if it cannot be started at all. */
   async start(): Promise<void> {
-    const { proc, accepting } = this.#launch();
+    await this.opts.starter.open();
+    const { proc, accepting } = await this.#launch();
     const first = await Promise.race([accepting, proc.exited]);
     if (first === true) return;
     if (first !== false && first.error) throw first.error;
@@ -54,26 +69,45 @@ export class Supervisor {
     this.#stopped = true;
     this.#up = false;
     clearTimeout(this.#restartTimer);
+    // A start the spawner has not answered yet hands over a process that must be stopped too.
+    await this.#launching;
     const proc = this.#proc;
-    if (!proc || proc.child.exitCode !== null || proc.child.signalCode !== null) return;
-    proc.kill("SIGTERM");
-    const timer = setTimeout(() => proc.kill("SIGKILL"), graceMs);
-    await proc.exited;
-    clearTimeout(timer);
+    if (proc && this.#running) {
+      proc.kill("SIGTERM");
+      const timer = setTimeout(() => proc.kill("SIGKILL"), graceMs);
+      await proc.exited;
+      clearTimeout(timer);
+    }
+    await this.opts.starter.close();
   }
 
-  #launch(): { proc: LocalProcess; accepting: Promise<boolean> } {
+  #launch(): Promise<Launched> {
+    this.#launching = this.#startProcess();
+    return this.#launching;
+  }
+
+  async #startProcess(): Promise<Launched> {
     const startedAt = Date.now();
-    const proc = spawnFunction({ ...this.opts, logStdout: true });
+    const proc = await new Promise<FunctionProcess>((ready) =>
+      this.opts.starter.start(undefined, ready),
+    );
     this.#proc = proc;
+    this.#running = true;
     this.opts.onStart();
-    this.#log.info({ pid: proc.child.pid }, "function process started");
-    void proc.exited.then((exit) => this.#onExit(exit, Date.now() - startedAt));
+    this.#log.info({ pid: proc.pid }, "function process started");
+    const stdout = proc.stdout();
+    this.opts.output.follow(stdout, "stdout", proc.pid);
+    // Starters hand stdout over paused; a 'data' listener alone does not restart a paused stream.
+    stdout.resume();
+    void proc.exited.then((exit) => {
+      this.#running = false;
+      this.#onExit(exit, Date.now() - startedAt);
+    });
     const accepting = this.#waitForPort(proc);
     void accepting.then((ok) => {
       if (!ok || this.#stopped) return;
       this.#up = true;
-      this.#log.info({ pid: proc.child.pid, port: this.opts.port }, "function process accepting");
+      this.#log.info({ pid: proc.pid, port: this.opts.port }, "function process accepting");
     });
     return { proc, accepting };
   }
@@ -89,11 +123,11 @@ export class Supervisor {
       { code, signal, err: exit.error, delayMs },
       "function process exited, restarting",
     );
-    this.#restartTimer = setTimeout(() => this.#launch(), delayMs);
+    this.#restartTimer = setTimeout(() => void this.#launch(), delayMs);
   }
 
   /** Polls the port until it accepts (true) or the process exits first (false). */
-  async #waitForPort(proc: LocalProcess): Promise<boolean> {
+  async #waitForPort(proc: FunctionProcess): Promise<boolean> {
     let alive = true;
     void proc.exited.then(() => (alive = false));
     while (alive && !this.#stopped) {

@@ -1,24 +1,23 @@
 import { Agent, request, type IncomingMessage } from "node:http";
 import { Pool, type Dispatcher } from "undici";
 import type { Logger } from "@ferry/runtime";
-import type { Command } from "../config.js";
 import { WatchdogError } from "../errors.js";
 import { forwardHeaders, rawHeader } from "../internal/headers.js";
 import type { FunctionOutput } from "../internal/output.js";
-import type { FunctionProcess } from "../internal/process.js";
+import type { ProcessStarter } from "../internal/spawner.js";
 import { Supervisor } from "../internal/supervisor.js";
 import type { ModeRunner, WatchdogResponse } from "./runner.js";
 
 /** Options of {@link createHttpRunner}. */
 export interface HttpRunnerOptions {
-  command: Command;
+  /** Starts the function process (each restart too). */
+  starter: ProcessStarter;
   /** Where the function listens, e.g. `http://127.0.0.1:3000`; a path is prefixed to every call. */
   upstreamUrl: string;
   /** Upstream path probed by `/_/ready`; without it readiness is "the port accepts". */
   readyPath: string | undefined;
-  env: NodeJS.ProcessEnv;
+  /** Where the function's stdout and stderr are logged. */
   output: FunctionOutput;
-  live: Set<FunctionProcess>;
   logger: Logger;
   onProcessStart: () => void;
 }

@@ -5,7 +5,12 @@ import type { FunctionOutput } from "../internal/output.js";
 import type { FunctionProcess } from "../internal/process.js";
 import { createFreshSource, createWarmPool, type ProcessSource } from "../internal/pool.js";
 import { createNativeStarter, nativeSpawnerBuilt } from "../internal/native-spawner.js";
-import { createLocalStarter, createSpawnerStarter } from "../internal/spawner.js";
+import {
+  createLocalStarter,
+  createSpawnerStarter,
+  type ProcessStarter,
+  type StarterOptions,
+} from "../internal/spawner.js";
 import { createForkRunner } from "./fork.js";
 import { createHttpRunner } from "./http.js";
 import type { ModeRunner } from "./runner.js";
@@ -27,8 +32,9 @@ export function createRunner(config: WatchdogConfig, deps: RunnerDeps): ModeRunn
   switch (config.mode) {
     case "http":
       return createHttpRunner({
-        ...deps,
-        command: command(config),
+        starter: httpStarter(config, deps),
+        output: deps.output,
+        logger: deps.logger,
         upstreamUrl: config.upstream_url as string,
         readyPath: config.ready_path,
         onProcessStart: () => metrics.processStarts.inc({ reason: "upstream" }),
@@ -47,22 +53,30 @@ export function createRunner(config: WatchdogConfig, deps: RunnerDeps): ModeRunn
   }
 }
 
+/**
+ * http mode: the native spawner when it is built, because it kills the function's process group
+ * when the watchdog goes, however it goes; else a spawn from the watchdog itself, which does not.
+ */
+function httpStarter(config: WatchdogConfig, deps: RunnerDeps): ProcessStarter {
+  const opts = starterOptions(config, deps);
+  const local = createLocalStarter(opts);
+  if (useNative(config, deps)) return createNativeStarter({ ...opts, fallback: local });
+  deps.logger.warn(
+    "the function process starts from the watchdog itself: it is not tied to the watchdog's life and outlives a watchdog killed outright (SIGKILL, OOM)",
+  );
+  return local;
+}
+
 function processSource(config: WatchdogConfig, deps: RunnerDeps): ProcessSource {
-  const starterOpts = {
-    command: command(config),
-    env: deps.env,
-    output: deps.output,
-    live: deps.live,
-    logger: deps.logger,
-  };
+  const starterOpts = starterOptions(config, deps);
+  const native = useNative(config, deps);
   const node =
     config.spawners > 0
       ? createSpawnerStarter({ ...starterOpts, helpers: config.spawners })
       : createLocalStarter(starterOpts);
-  const native = config.native_spawner && nativeSpawnerBuilt();
-  if (config.native_spawner && !native) {
-    deps.logger.info(
-      "native spawner not built (no C compiler at install?): function processes start from Node",
+  if (!native && config.spawners === 0) {
+    deps.logger.warn(
+      "function processes start from the watchdog itself (spawners=0): they are not tied to the watchdog's life and outlive a watchdog killed outright (SIGKILL, OOM)",
     );
   }
   const starter = native ? createNativeStarter({ ...starterOpts, fallback: node }) : node;
@@ -79,6 +93,22 @@ function processSource(config: WatchdogConfig, deps: RunnerDeps): ProcessSource 
     onStart: (reason) => deps.metrics.processStarts.inc({ reason }),
     onSize: (idle) => deps.metrics.poolSize.set(idle),
   });
+}
+
+function starterOptions(config: WatchdogConfig, deps: RunnerDeps): StarterOptions {
+  const { env, output, live, logger } = deps;
+  return { command: command(config), env, output, live, logger };
+}
+
+/** Whether to start processes with the native spawner: wanted, and built. */
+function useNative(config: WatchdogConfig, deps: RunnerDeps): boolean {
+  const native = config.native_spawner && nativeSpawnerBuilt();
+  if (config.native_spawner && !native) {
+    deps.logger.info(
+      "native spawner not built (no C compiler at install?): function processes start from Node",
+    );
+  }
+  return native;
 }
 
 function command(config: WatchdogConfig): Command {
