@@ -2,6 +2,11 @@ import type { NatsConnection } from "@ferry/jetstream";
 import type { Logger } from "pino";
 import { cancelSubject } from "@ferry/contracts";
 
+/** The abort reason of a call cancelled while it runs (a worker that stops aborts without one). */
+export class CallCancelled extends Error {
+  override name = "CallCancelled";
+}
+
 /**
  * Cancels: the gateway sets `ferry:cancel:<id>` in Redis (read by `OutcomeRecorder.begin` before a
  * call runs) and announces the id on `ferry.cancel.<id>`, which aborts the call if it is running
@@ -18,7 +23,7 @@ export class CancelWatch {
         const abort = this.#running.get(callId);
         if (abort) {
           logger.info({ callId }, "aborting a running call: cancelled");
-          abort.abort();
+          abort.abort(new CallCancelled("the call was cancelled"));
         }
       },
     });

@@ -34,7 +34,7 @@ export async function startQueueLoop(queue: string, deps: QueueLoopDeps): Promis
     const abort = new AbortController();
     running.set(msg, abort);
     const lease = leases.hold(msg);
-    void handleMessage(msg, deps, log, abort.signal, lease)
+    void handleMessage(msg, deps, log, abort, lease)
       .catch((err: unknown) => log.error({ err }, "call handling failed"))
       .finally(() => {
         lease.release();

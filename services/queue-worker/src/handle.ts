@@ -16,7 +16,7 @@ import {
   withSpan,
 } from "@ferry/runtime";
 import { bodyOf } from "./body.js";
-import type { CancelWatch } from "./cancel.js";
+import { CallCancelled, type CancelWatch } from "./cancel.js";
 import type { Dispatch, DispatchResult } from "./dispatch.js";
 import type { FirstCallback } from "./first-callback.js";
 import { publishDeadLetter } from "./dlq.js";
@@ -77,13 +77,15 @@ interface Call {
 
 /**
  * Runs one delivered message to its end: ack, NAK with delay, park, or dead-letter. `lease`
- * keeps it in progress meanwhile; the caller releases it when this settles.
+ * keeps it in progress meanwhile; the caller releases it when this settles. `abort` is the
+ * message's own: the caller aborts it when the worker stops (the call is handed back), a cancel
+ * with a {@link CallCancelled} reason (the call ends as cancelled).
  */
 export async function handleMessage(
   msg: JsMsg,
   deps: CallDeps,
   log: Logger,
-  signal: AbortSignal,
+  abort: AbortController,
   lease: Lease,
 ): Promise<void> {
   let inv: Invocation;
@@ -101,7 +103,7 @@ export async function handleMessage(
   const span = { parent, kind: SpanKind.CONSUMER, attributes };
   // Onwards (function, callback, DLQ) the call carries this attempt's span as its parent.
   return withSpan("worker dispatch", span, (_s, ctx) =>
-    handleCall(msg, { ...inv, ...injectTrace(ctx, inv) }, attempt, deps, log, signal, lease),
+    handleCall(msg, { ...inv, ...injectTrace(ctx, inv) }, attempt, deps, log, abort, lease),
   );
 }
 
@@ -111,7 +113,7 @@ async function handleCall(
   attempt: number,
   deps: CallDeps,
   log: Logger,
-  signal: AbortSignal,
+  abort: AbortController,
   lease: Lease,
 ): Promise<void> {
   const spec = deps.registry.get(inv.function);
@@ -157,7 +159,7 @@ async function handleCall(
     call.log.info({ notBefore: inv.notBefore }, "call held until its time");
     return ack(msg);
   }
-  await run(call, deps, signal, startedAt);
+  await run(call, deps, abort, startedAt);
 }
 
 /**
@@ -193,14 +195,11 @@ function whyNotRun(call: Call): { reason: string; statusCode: number; error: str
 async function run(
   call: Call,
   deps: CallDeps,
-  signal: AbortSignal,
+  abort: AbortController,
   markedAt: number | undefined,
 ): Promise<void> {
   const { msg, inv, spec, attempt } = call;
   if (!spec) return;
-  const abort = new AbortController();
-  const onStop = (): void => abort.abort();
-  signal.addEventListener("abort", onStop);
   const untrack = deps.cancels.track(inv.callId, abort);
   let slot: Slot | undefined;
   try {
@@ -217,14 +216,13 @@ async function run(
     const result = await dispatchOnce(call, deps, abort.signal, slot);
     await slot?.release();
     slot = undefined;
-    if (result.kind === "cancelled" && signal.aborted) {
+    if (result.kind === "cancelled" && !(abort.signal.reason instanceof CallCancelled)) {
       return handBack(call, deps, "worker stopping");
     }
     await settle(call, deps, result, startedAt);
   } finally {
     await slot?.release();
     untrack();
-    signal.removeEventListener("abort", onStop);
   }
 }
 
