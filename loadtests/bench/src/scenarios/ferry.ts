@@ -157,28 +157,30 @@ export function startMinimalWorkers(ferry: Ferry, count: number): Promise<Target
 }
 
 /**
- * Ferry's accept rate and the minimal gateway's on the same NATS, each warmed up first, then
+ * A baseline's rate and Ferry's (POSTs of 1 KiB, 50 connections), each warmed up first, then
  * measured in turns: the median of `repeats` runs each.
  */
-async function acceptInTurns(
-  minimalGateway: Target,
+async function inTurns(
   s: BenchSettings,
-  url: string,
-  headers: Record<string, string>,
-): Promise<{ minimal: LoadResult; accept: LoadResult }> {
+  baseline: { url: string; headers?: Record<string, string> },
+  ferry: { url: string; headers?: Record<string, string> },
+): Promise<{ baseline: LoadResult; ferry: LoadResult }> {
   const run =
-    (target: string, h: Record<string, string> = {}, durationSec = s.seconds) =>
+    (target: { url: string; headers?: Record<string, string> }, durationSec = s.seconds) =>
     () =>
-      load({ url: target, body: BODY, headers: h, connections: 50, durationSec });
+      load({
+        url: target.url,
+        body: BODY,
+        headers: target.headers ?? {},
+        connections: 50,
+        durationSec,
+      });
   // The JIT's warm-up is not what either figure is about.
   const warm = Math.min(2, s.seconds / 4);
-  await run(minimalGateway.url, {}, warm)();
-  await run(url, headers, warm)();
-  const [minimal, accept] = await mediansInTurns(s.repeats, [
-    run(minimalGateway.url),
-    run(url, headers),
-  ]);
-  return { minimal: minimal as LoadResult, accept: accept as LoadResult };
+  await run(baseline, warm)();
+  await run(ferry, warm)();
+  const [base, own] = await mediansInTurns(s.repeats, [run(baseline), run(ferry)]);
+  return { baseline: base as LoadResult, ferry: own as LoadResult };
 }
 
 /** Purges `stream` down to its newest `keep` messages; returns how many it holds then. */
@@ -321,7 +323,11 @@ export async function ferryScenarios(
 
     // Accept rate of the gateway alone: the calls wait in JetStream, as they would behind busy
     // workers. Measured in turns with the minimal gateway, both warmed up first.
-    const { minimal, accept } = await acceptInTurns(minimalGateway, s, url, headers);
+    const { baseline: minimal, ferry: accept } = await inTurns(
+      s,
+      { url: minimalGateway.url },
+      { url, headers },
+    );
     rows.push({
       group: "baseline",
       name: "minimal gateway: Fastify + awaited publish (50 conns; in turns with Ferry's)",
@@ -333,6 +339,27 @@ export async function ferryScenarios(
       ...accept,
       ratio: { value: accept.rps / minimal.rps, against: "minimal gateway", goal: ">= 0.8" },
     });
+    // Sync invoke (full runs): the gateway streams the call to the function's watchdog and back,
+    // in turns with the same watchdog called directly: what the gateway's hop costs. One run of
+    // 5 s each, which keeps a full run under ten minutes.
+    if (!s.quick) {
+      const sync = await inTurns(
+        { ...s, seconds: 5, repeats: 1 },
+        { url: ferry.fn.url },
+        { url: `${ferry.gateway.url}/function/bench` },
+      );
+      rows.push({
+        group: "baseline",
+        name: "watchdog http mode called directly (50 conns; in turns with Ferry's sync invoke)",
+        ...sync.baseline,
+      });
+      rows.push({
+        group: "ferry",
+        name: "sync invoke, /function through the gateway to the same watchdog (50 conns)",
+        ...sync.ferry,
+        ratio: { value: sync.ferry.rps / sync.baseline.rps, against: "watchdog direct" },
+      });
+    }
     // The workers and the callbacks service drain the backlog into the sink, five seconds' worth
     // of it, 35,000 calls here (the rest is purged: three runs' worth took over a minute to drain,
     // and the sustained-rate searches need the time); --quick drains one second's worth, to stay
