@@ -197,7 +197,24 @@ describe("sync invoke", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("text/plain");
     expect(res.headers.get("x-call-id")).toMatch(/^[0-9a-f-]{36}$/);
+    // A small answer comes whole, with its length, not chunked.
+    expect(res.headers.get("content-length")).toBe("10");
+    expect(res.headers.get("transfer-encoding")).toBeNull();
     expect(await res.text()).toBe("round trip");
+  });
+
+  test("sync invoke - a chunked body of unknown length streams through to the function", async () => {
+    const parts = ["first part, ", "second part"];
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const next = parts.shift();
+        if (next === undefined) controller.close();
+        else controller.enqueue(new TextEncoder().encode(next));
+      },
+    });
+    const res = await gw("/function/echo", { method: "POST", body, duplex: "half" } as RequestInit);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("first part, second part");
   });
 
   test("sync invoke - a large body streams through both ways unchanged", async () => {
