@@ -12,7 +12,7 @@ import { systemCallbackRoutes } from "./routes/system-callbacks.js";
 import { installErrorHandlers } from "./errors.js";
 import { createGatewayMetrics } from "./metrics.js";
 import { httpMetricsHook } from "./http-metrics.js";
-import { asyncFunctionRoutes } from "./routes/async-function.js";
+import { asyncFunctionRoutes, type AsyncRouteOptions } from "./routes/async-function.js";
 import { healthRoutes } from "./routes/health.js";
 import { systemEventsRoutes } from "./routes/system-events.js";
 import type { NatsConnection } from "@ferry/jetstream";
@@ -33,6 +33,8 @@ import { FerryError } from "@ferry/contracts";
 /** Everything the gateway's routes need. */
 export interface GatewayAppOptions {
   js: JetStreamClient;
+  /** Publishes async calls (the 202 path). */
+  publisher: AsyncRouteOptions["publisher"];
   registry: FunctionRegistry;
   /** Registry the gateway's metrics are added to; also served on `/metrics`. */
   metricsRegistry: Registry;
@@ -101,7 +103,7 @@ export async function gatewayApp(app: FastifyInstance, opts: GatewayAppOptions):
     systemCallbackRoutes(app, { queue: opts.callbackQueue, redis: opts.redis });
   }
   asyncFunctionRoutes(app, {
-    js: opts.js,
+    publisher: opts.publisher,
     registry: opts.registry,
     metrics,
     maxBodyBytes: opts.maxBodyBytes,

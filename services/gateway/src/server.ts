@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { createAddressPolicy, createRegistry, sleep } from "@ferry/runtime";
 import {
+  Publisher,
   isConnected,
   openBodyStore,
   openEndpointTable,
@@ -137,11 +138,14 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const endpoints =
     opts.endpoints ?? (await openEndpointTable(opts.nc, { logger: opts.logger, kind: "gateway" }));
   if (!opts.endpoints) app.addHook("onClose", async () => endpoints.close());
+  const publisher = new Publisher(opts.nc);
+  app.addHook("onClose", async () => publisher.close());
   await app.register(gatewayApp, {
     endpoints,
     jsm: await jetstreamManager(opts.nc),
     ...(opts.redis ? { redis: opts.redis } : {}),
     js: jetstream(opts.nc),
+    publisher,
     registry: opts.registry,
     metricsRegistry: opts.metricsRegistry ?? createRegistry(),
     extraRegistries: opts.extraRegistries ?? [],

@@ -67,6 +67,7 @@ export async function startFront(
       },
       "watchdog ready",
       "port",
+      profile,
     );
     return { targets: [gateway, sink, fn, upstream], gateway, sink, fn, upstream, common, profile };
   } catch (err) {

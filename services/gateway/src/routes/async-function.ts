@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { JetStreamClient } from "@nats-io/jetstream";
 import {
   CALL_ID_PATTERN,
   EnvelopeError,
@@ -14,7 +13,13 @@ import {
   type FunctionSpec,
   type Invocation,
 } from "@ferry/contracts";
-import { toMsgHdrs, type BodyStore, type FunctionRegistry } from "@ferry/jetstream";
+import {
+  toMsgHdrs,
+  type BodyStore,
+  type FunctionRegistry,
+  type PublishAck,
+  type PublishOptions,
+} from "@ferry/jetstream";
 import type { AddressPolicy } from "@ferry/runtime";
 import { SpanKind, currentTrace, extractTrace, injectTrace, mintTraceparent } from "@ferry/runtime";
 import { nowMicros, traceIdOf, withSpan } from "@ferry/runtime";
@@ -29,7 +34,10 @@ import type { FunctionLimiter, PublishGate } from "../limits.js";
 
 /** What the async route needs. */
 export interface AsyncRouteOptions {
-  js: JetStreamClient;
+  /** Publishes calls to JetStream and waits for the ack: a {@link Publisher}. */
+  publisher: {
+    publish(subject: string, data: Uint8Array, opts: PublishOptions): Promise<PublishAck>;
+  };
   registry: FunctionRegistry;
   metrics: GatewayMetrics;
   /** Largest body accepted, bytes. */
@@ -141,7 +149,7 @@ async function publishCall(
   try {
     const ack = await withSpan("gateway publish", publishSpan(inv), (_span, ctx) => {
       Object.assign(inv, injectTrace(ctx, inv));
-      return opts.js.publish(invokeSubject(spec.queue, spec.name), body, {
+      return opts.publisher.publish(invokeSubject(spec.queue, spec.name), body, {
         msgID: inv.callId,
         headers: toMsgHdrs(encodeInvocation(inv)),
         timeout: opts.publishTimeoutMs,
