@@ -152,6 +152,26 @@ describe("status API", () => {
     expect(Buffer.from(await result.arrayBuffer()).equals(body)).toBe(true);
   });
 
+  test("result - a receiver that looks the call up on its callback finds it final, small or large", async () => {
+    // The worker overlaps the outcome's write with the callback's first attempt; the write must
+    // have reached Redis whatever its size. Large results leave the worker in several writes.
+    for (const size of [1_000, 400_000, 10, 1_000_000, 2_000, 800_000]) {
+      const body = randomBytes(size);
+      const res = await post("/async-function/rec", {
+        headers: {
+          "content-type": "application/octet-stream",
+          "x-callback-url": `${sink.url}/look`,
+        },
+        body,
+      });
+      const callId = callIdOf(res);
+      await sink.waitFor(1, { filter: (r) => r.headers["x-call-id"] === callId });
+      const result = await fetch(`${stack.gatewayUrl}/async-function/result/${callId}`);
+      expect(result.status, `a ${size}-byte result on its callback`).toBe(200);
+      expect(Buffer.from(await result.arrayBuffer()).equals(body)).toBe(true);
+    }
+  });
+
   test("large body - 20 MB goes through the object store, arrives whole and is deleted after", async () => {
     const body = randomBytes(20 * 1024 * 1024);
     const res = await post("/async-function/rec", {

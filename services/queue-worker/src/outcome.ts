@@ -299,6 +299,14 @@ export class OutcomeRecorder {
   }
 
   /**
+   * Whether the outcome writes asked for so far have left for Redis whole (see
+   * {@link ScriptBatch.sent}): a receiver that looks a call up on its callback then finds it.
+   */
+  outcomeSent(): boolean {
+    return this.#final.sent();
+  }
+
+  /**
    * Settles a call whose callback the worker attempted: records the delivery, or queues the job
    * that makes the later attempts (or lists the failure), and marks the run settled. Idempotent:
    * the job id is the call's, so a write retried after a lost answer queues nothing twice.

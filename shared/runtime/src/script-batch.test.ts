@@ -90,3 +90,58 @@ test("more runs than one script takes are split, and binary arguments arrive int
     coalesced.disconnect();
   }
 });
+
+test("sent: a run has left whole once its turn's flush wrote it all, not before, and not while a large one is still in the socket", async () => {
+  const client = new Redis(server.url);
+  coalesceWrites(client);
+  const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+  try {
+    const batch = new ScriptBatch(
+      client,
+      "TestSent",
+      `redis.call('SET', KEYS[1], ARGV[1]) return 1`,
+    );
+    await client.ping();
+    // Until Redis has run the script once on this connection, an EVALSHA may come back NOSCRIPT.
+    const first = batch.run(["sent:1"], ["x"]);
+    await nextTurn();
+    expect(batch.sent()).toBe(false);
+    await first;
+
+    const small = batch.run(["sent:2"], ["y"]);
+    expect(batch.sent()).toBe(false); // waits for the turn's end
+    await nextTurn();
+    expect(batch.sent()).toBe(true);
+    await small;
+
+    const large = batch.run(["sent:3"], [Buffer.alloc(64 * 1024 * 1024, 1)]);
+    await nextTurn();
+    expect(batch.sent()).toBe(false); // more than the kernel takes at once
+    await large;
+    expect(batch.sent()).toBe(true);
+    expect(await client.strlen("sent:3")).toBe(64 * 1024 * 1024);
+  } finally {
+    client.disconnect();
+  }
+});
+
+test("sent: not while Redis is away (commands wait in the client's offline queue)", async () => {
+  const own = await startRedis();
+  const client = new Redis(own.url, { maxRetriesPerRequest: null });
+  client.on("error", () => {}); // refused reconnects while the server is down
+  try {
+    const batch = new ScriptBatch(client, "TestAway", `return redis.call('INCR', KEYS[1])`);
+    await batch.run(["away"], []);
+    await own.halt();
+    await new Promise<void>((resolve) => client.once("close", () => resolve()));
+    const queued = batch.run(["away"], []);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(batch.sent()).toBe(false);
+    await own.restart();
+    expect(await queued).toBe(1); // a restarted server without persistence starts from nothing
+    expect(batch.sent()).toBe(true);
+  } finally {
+    client.disconnect();
+    await own.stop();
+  }
+});

@@ -5,6 +5,9 @@ export interface ScriptClient {
   defineCommand(name: string, definition: { lua: string; numberOfKeys?: number }): void;
   /** The current socket, for {@link flushWrites}. */
   stream?: unknown;
+  /** The connection's state: `ready` when commands go to the socket, not to an offline queue. */
+  status?: string;
+  on?(event: "close", listener: () => void): unknown;
 }
 
 /** One argument of a script: Redis takes strings, numbers and binary data. */
@@ -37,6 +40,11 @@ export class ScriptBatch {
   readonly #redis: ScriptClient;
   readonly #command: string;
   #queued: Run[] = [];
+  /**
+   * The server has run the script on this connection: an `EVALSHA` is not answered `NOSCRIPT`
+   * and sent again as `EVAL`, a round trip later. A new connection may be to a restarted server.
+   */
+  #known = false;
 
   constructor(redis: ScriptClient, name: string, lua: string, prelude = "") {
     this.#redis = redis;
@@ -44,6 +52,24 @@ export class ScriptBatch {
     if (!(this.#command in redis)) {
       redis.defineCommand(this.#command, { lua: batchLua(lua, prelude) });
     }
+    redis.on?.("close", () => (this.#known = false));
+  }
+
+  /**
+   * Whether the runs asked for so far have left for Redis whole: none waits for the turn's end,
+   * the client sends to its socket (not to an offline queue), the socket has handed every byte to
+   * the kernel, and the script will not come back `NOSCRIPT`. Then whatever reaches Redis later,
+   * on any connection, is served after them. A large run, or a busy socket, may still be partly
+   * in the socket's buffer after its flush.
+   */
+  sent(): boolean {
+    const socket = this.#redis.stream as { writableLength?: number } | undefined;
+    return (
+      this.#queued.length === 0 &&
+      this.#known &&
+      (this.#redis.status === undefined || this.#redis.status === "ready") &&
+      socket?.writableLength === 0
+    );
   }
 
   /** Runs the script once with `keys` and `args`, in this turn's batch. */
@@ -77,6 +103,7 @@ export class ScriptBatch {
     }
     command.call(this.#redis, keys.length, ...keys, ...args).then(
       (results) => {
+        this.#known = true;
         runs.forEach((r, i) => {
           const [ok, value] = (results[i] as [number, unknown] | undefined) ?? [0, "no result"];
           if (ok === 1) r.resolve(value);
