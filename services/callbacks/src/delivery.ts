@@ -3,6 +3,7 @@ import type { Counter, Histogram, Registry } from "prom-client";
 import { callKey, timelineKey, type TimelineEntry } from "@ferry/contracts";
 import {
   ScriptBatch,
+  fieldArgs,
   SpanKind,
   createRegistry,
   sharedCounter,
@@ -139,6 +140,6 @@ export function callbackStateRecorder(redis: Redis): CallbackStateRecorder {
   return (callId, fields, entry) =>
     batch.run(
       [callKey(callId), timelineKey(callId)],
-      [JSON.stringify(entry), ...Object.entries(fields).flat().map(String)],
+      [JSON.stringify(entry), ...fieldArgs(fields)],
     );
 }

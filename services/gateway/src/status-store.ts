@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { ScriptBatch } from "@ferry/runtime";
+import { ScriptBatch, fieldArgs } from "@ferry/runtime";
 import {
   CallStatus,
   CallbackState,
@@ -120,7 +120,7 @@ export function createStatusStore(redis: Redis, ttlSeconds: number): StatusStore
         JSON.stringify(entry),
         RECENT_CALLS_MAX,
         STATS_TTL_SECONDS,
-        ...Object.entries(fields).flat(),
+        ...fieldArgs(fields),
       ]);
       return created === 1;
     },

@@ -17,7 +17,7 @@ import {
   type CallbackJob,
   type Invocation,
 } from "@ferry/contracts";
-import { ScriptBatch, type ScriptArg } from "@ferry/runtime";
+import { ScriptBatch, fieldArgs, type ScriptArg } from "@ferry/runtime";
 import { callbackOf, type FirstAttempt } from "./first-callback.js";
 
 /** The final outcome of one call, as the worker saw it. */
@@ -148,7 +148,7 @@ export class OutcomeRecorder {
    */
   async begin(inv: Invocation, attempt: number, startedAt?: number): Promise<CallStart> {
     const run = inv.redrives ?? 0;
-    const fields = startedAt === undefined ? [] : this.runningFields(inv, attempt, startedAt);
+    const fields = startedAt === undefined ? {} : this.runningFields(inv, attempt, startedAt);
     const keys = [callKey(inv.callId), cancelKey(inv.callId), timelineKey(inv.callId)];
     const state = await this.#begin.run(keys, [
       run,
@@ -158,7 +158,7 @@ export class OutcomeRecorder {
       startedAt === undefined
         ? ""
         : entry({ t: startedAt, e: "attempt", n: attempt, worker: this.opts.workerId }),
-      ...Object.entries(fields).flat(),
+      ...fieldArgs(fields),
     ]);
     return state as CallStart;
   }
@@ -271,7 +271,7 @@ export class OutcomeRecorder {
       `done:${out.status}:${inv.function}`,
       `e2e:${latencyBucket(out.finishedAt - inv.enqueuedAt)}`,
       `dur:${inv.function}:${latencyBucket(out.durationMs)}`,
-      ...Object.entries(fields).flat(),
+      ...fieldArgs(fields),
     ];
     if (!queueNow) {
       await this.#final.run(keys, args);

@@ -38,7 +38,7 @@ export {
 } from "./openfaas-metrics.js";
 export type { SharedMetrics } from "./openfaas-metrics.js";
 export { coalesceSocket, coalesceWrites, flushWrites } from "./coalesce.js";
-export { ScriptBatch, type ScriptArg, type ScriptClient } from "./script-batch.js";
+export { ScriptBatch, fieldArgs, type ScriptArg, type ScriptClient } from "./script-batch.js";
 export { callWhole } from "./http-call.js";
 export type { CallOptions, WholeResponse } from "./http-call.js";
 export type { StreamClient } from "./coalesce.js";

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { Redis } from "ioredis";
 import { coalesceWrites } from "./coalesce.js";
 import { startRedis, type ServerHandle } from "@ferry/testkit";
-import { ScriptBatch } from "./script-batch.js";
+import { ScriptBatch, fieldArgs } from "./script-batch.js";
 
 // Calls that write in the same turn share one script call, and each still gets its own answer.
 
@@ -144,4 +144,16 @@ test("sent: not while Redis is away (commands wait in the client's offline queue
     client.disconnect();
     await own.stop();
   }
+});
+
+test("fieldArgs lists a record's fields as name, value pairs in order", () => {
+  expect(fieldArgs({ status: "queued", attempts: 0, body: Buffer.from("x") })).toEqual([
+    "status",
+    "queued",
+    "attempts",
+    0,
+    "body",
+    Buffer.from("x"),
+  ]);
+  expect(fieldArgs({})).toEqual([]);
 });
