@@ -7,6 +7,8 @@ export interface Probe {
   rate: number;
   /** Accepted calls whose callback had not arrived when the last one was accepted. */
   behind: number;
+  /** Callbacks a second that arrived meanwhile: under overload, about what the system sustains. */
+  completedRate: number;
   keptUp: boolean;
 }
 
@@ -49,8 +51,11 @@ const STEP = 1.3;
  * tenth of a second's worth of callbacks were still to come: past its capacity, the backlog
  * grows by the overload every second (5 % over for 2 s leaves 0.1 s' worth), while at a
  * sustainable rate what is outstanding is the calls of one mean latency, tens of milliseconds'
- * worth. From `guess` the rate steps up by 30 % while runs keep up (down while they do not), then
- * bisects between the highest that kept up and the lowest that did not. Each run waits for the
+ * worth. From `guess` the rate steps up by 30 % while runs keep up, then bisects between the
+ * highest that kept up and the lowest that did not. A run that falls behind before any kept up
+ * is followed by one at the rate its callbacks came back at: overloaded, a system completes
+ * about what it sustains (a little less, for the extra calls it accepts meanwhile), so that the
+ * bisection starts from a narrow bracket rather than from a 30 % step down. Each run waits for the
  * previous one's backlog to drain.
  *
  * The targets' runs take turns (a, b, a, b, …), so that the machine's drift over the minutes of
@@ -88,8 +93,11 @@ class Search {
     if (probe.keptUp) this.passed = Math.max(this.passed, rate);
     else this.#failed = Math.min(this.#failed, rate);
     if (this.#failed === Infinity) this.next = Math.round(rate * STEP);
-    else if (this.passed === 0) this.next = Math.max(10, Math.round(rate / STEP));
-    else this.next = Math.round((this.passed + this.#failed) / 2);
+    else if (this.passed === 0) {
+      // Below the failed rate, but not by more than two steps at once.
+      const below = Math.min(probe.completedRate, rate * 0.97);
+      this.next = Math.max(10, Math.round(Math.max(below, rate / (STEP * STEP))));
+    } else this.next = Math.round((this.passed + this.#failed) / 2);
   }
 }
 
@@ -108,9 +116,11 @@ async function probeAt(
     rate,
   });
   const accepted = run.total - run.errors;
-  const behind = accepted - (await sinkStats(opts.sinkUrl)).unique;
+  const completed = (await sinkStats(opts.sinkUrl)).unique;
+  const behind = accepted - completed;
   // Accepted at the pace: the client sends on time unless answers stop coming back.
   const onPace = run.errors === 0 && run.rps >= rate * 0.95;
   await drain(opts.sinkUrl, accepted);
-  return { rate, behind, keptUp: onPace && behind <= rate / 10 };
+  const completedRate = Math.round(completed / opts.seconds);
+  return { rate, behind, completedRate, keptUp: onPace && behind <= rate / 10 };
 }

@@ -215,8 +215,10 @@ const searchOf = (s: BenchSettings) =>
 
 /** How a sustained rate was found, for the table's note. */
 function probesNote(found: Sustained): string {
-  const tried = found.probes.map((p) => `${p.rate}${p.keptUp ? "" : "x"}`).join(", ");
-  return `paced runs at ${tried} /s (x: fell behind)`;
+  const tried = found.probes
+    .map((p) => (p.keptUp ? `${p.rate}` : `${p.rate}x (${p.completedRate} back)`))
+    .join(", ");
+  return `paced runs at ${tried} /s (x: fell behind, with the callbacks/s that came back)`;
 }
 
 /** An accept → callback run at `rate` through `url`, as a row; with Ferry's stage medians. */
