@@ -1,4 +1,4 @@
-import { jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
@@ -12,7 +12,12 @@ import {
   eventSubject,
   type ConnectorHeartbeat,
 } from "@ferry/contracts";
-import { isConnected, toMsgHdrs, type NatsConnection } from "@ferry/jetstream";
+import {
+  Publisher as JsPublisher,
+  isConnected,
+  toMsgHdrs,
+  type NatsConnection,
+} from "@ferry/jetstream";
 import { createRegistry, sleep } from "@ferry/runtime";
 import { SpanKind, currentTrace, extractTrace, withSpan } from "@ferry/runtime";
 import { createConnectorMetrics, type ConnectorMetrics } from "./metrics.js";
@@ -52,7 +57,7 @@ export async function startConnector(opts: ConnectorOptions): Promise<Connector>
   const metricsRegistry = opts.metricsRegistry ?? createRegistry();
   const metrics = createConnectorMetrics(metricsRegistry);
   const abort = new AbortController();
-  const js = jetstream(opts.nc);
+  const js = new JsPublisher(opts.nc);
   await warnIfNoStream(opts.nc, log);
   const positions = await openPositions(opts.nc);
   const inflight = new Set<Promise<unknown>>();
@@ -90,13 +95,14 @@ export async function startConnector(opts: ConnectorOptions): Promise<Connector>
       await source.stop();
       await Promise.race([Promise.allSettled(inflight), sleep(deadlineMs)]);
       abort.abort();
+      js.close();
       log.info("connector stopped");
     },
   };
 }
 
 interface Publisher {
-  js: JetStreamClient;
+  js: JsPublisher;
   opts: ConnectorOptions;
   metrics: ConnectorMetrics;
   log: Logger;

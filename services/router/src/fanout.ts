@@ -1,4 +1,3 @@
-import type { JetStreamClient } from "@nats-io/jetstream";
 import {
   EventHttpHeaders,
   encodeEvent,
@@ -10,7 +9,7 @@ import {
   type FunctionSpec,
   type Invocation,
 } from "@ferry/contracts";
-import { toMsgHdrs, type FunctionRegistry } from "@ferry/jetstream";
+import { toMsgHdrs, type FunctionRegistry, type PublishesWithAck } from "@ferry/jetstream";
 import { SpanKind, currentTrace, extractTrace, withSpan } from "@ferry/runtime";
 
 /** One event read from FERRY_EVENTS. */
@@ -56,7 +55,7 @@ export interface Published {
 
 /** Publishes one invocation per spec and resolves once JetStream acked every one. */
 export async function publishInvocations(
-  js: JetStreamClient,
+  js: PublishesWithAck,
   ev: RoutedEvent,
   specs: FunctionSpec[],
   opts: { timeoutMs: number; replay?: string },
@@ -70,7 +69,7 @@ export async function publishInvocations(
 }
 
 function publishEach(
-  js: JetStreamClient,
+  js: PublishesWithAck,
   ev: RoutedEvent,
   specs: FunctionSpec[],
   opts: { timeoutMs: number; replay?: string },

@@ -2,7 +2,12 @@ import { jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { Streams, decodeEvent, topicOf } from "@ferry/contracts";
-import { fromMsgHdrs, type FunctionRegistry, type NatsConnection } from "@ferry/jetstream";
+import {
+  Publisher,
+  fromMsgHdrs,
+  type FunctionRegistry,
+  type NatsConnection,
+} from "@ferry/jetstream";
 import { createRegistry, sleep } from "@ferry/runtime";
 import { provisionRouterConsumer, ROUTER_CONSUMER } from "./consumer.js";
 import { publishInvocations, subscribers, type RoutedEvent } from "./fanout.js";
@@ -43,7 +48,8 @@ export async function createRouter(opts: RouterOptions): Promise<Router> {
   const consumer = await js.consumers.get(Streams.Events, ROUTER_CONSUMER);
   const messages = await consumer.consume({ max_messages: maxInflight });
   const running = new Set<Promise<void>>();
-  const deps = { ...opts, js, metrics, log, ackWaitMs };
+  const publisher = new Publisher(opts.nc);
+  const deps = { ...opts, publisher, metrics, log, ackWaitMs };
 
   const loop = (async () => {
     for await (const msg of messages) {
@@ -60,12 +66,13 @@ export async function createRouter(opts: RouterOptions): Promise<Router> {
       messages.stop();
       await loop.catch(() => {});
       await Promise.race([Promise.allSettled(running), sleep(deadlineMs)]);
+      publisher.close();
     },
   };
 }
 
 interface RouteDeps extends RouterOptions {
-  js: ReturnType<typeof jetstream>;
+  publisher: Publisher;
   metrics: RouterMetrics;
   log: Logger;
   ackWaitMs: number;
@@ -88,7 +95,7 @@ async function route(msg: JsMsg, deps: RouteDeps): Promise<void> {
   const timer = deps.metrics.fanoutSeconds.startTimer();
   const lease = setInterval(() => msg.working(), Math.max(deps.ackWaitMs / 2, 100));
   try {
-    const published = await publishInvocations(deps.js, ev, specs, {
+    const published = await publishInvocations(deps.publisher, ev, specs, {
       timeoutMs: deps.publishTimeoutMs ?? 5_000,
     });
     msg.ack();

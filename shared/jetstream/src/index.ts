@@ -11,7 +11,7 @@ export { openEndpointTable, openEndpointsBucket } from "./endpoints.js";
 export { toMsgHdrs, fromMsgHdrs } from "./headers.js";
 export { openBodyStore } from "./bodies.js";
 export { Publisher, PublishError } from "./publisher.js";
-export type { PublishAck, PublishOptions } from "./publisher.js";
+export type { PublishAck, PublishOptions, PublishesWithAck } from "./publisher.js";
 export type { ConnectOptions, NatsConnection } from "./connect.js";
 export type { StreamSettings, ConsumerSettings } from "./provision.js";
 export type { FunctionRegistry, RegistryOptions } from "./registry.js";

@@ -24,6 +24,9 @@ export interface PublishOptions {
   timeout: number;
 }
 
+/** What publishes with acks: a {@link Publisher}, or nats.js's `JetStreamClient` (in tests, say). */
+export type PublishesWithAck = Pick<Publisher, "publish">;
+
 /** JetStream did not store the message: no stream, no answer in time, or an API error. */
 export class PublishError extends Error {
   constructor(
@@ -80,7 +83,7 @@ export class Publisher {
   }
 
   /** Publishes `data` to `subject` and resolves with JetStream's ack once the message is stored. */
-  publish(subject: string, data: Uint8Array, opts: PublishOptions): Promise<PublishAck> {
+  publish(subject: string, data: Uint8Array | string, opts: PublishOptions): Promise<PublishAck> {
     if (this.#closed || this.#nc.isClosed()) {
       return Promise.reject(new PublishError("the NATS connection is closed", "closed"));
     }

@@ -17,8 +17,7 @@ import {
   toMsgHdrs,
   type BodyStore,
   type FunctionRegistry,
-  type PublishAck,
-  type PublishOptions,
+  type PublishesWithAck,
 } from "@ferry/jetstream";
 import type { AddressPolicy } from "@ferry/runtime";
 import { SpanKind, currentTrace, extractTrace, injectTrace, mintTraceparent } from "@ferry/runtime";
@@ -34,10 +33,8 @@ import type { FunctionLimiter, PublishGate } from "../limits.js";
 
 /** What the async route needs. */
 export interface AsyncRouteOptions {
-  /** Publishes calls to JetStream and waits for the ack: a {@link Publisher}. */
-  publisher: {
-    publish(subject: string, data: Uint8Array, opts: PublishOptions): Promise<PublishAck>;
-  };
+  /** Publishes calls to JetStream and waits for the ack: a `Publisher`. */
+  publisher: PublishesWithAck;
   registry: FunctionRegistry;
   metrics: GatewayMetrics;
   /** Largest body accepted, bytes. */
