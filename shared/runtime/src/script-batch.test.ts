@@ -91,7 +91,7 @@ test("more runs than one script takes are split, and binary arguments arrive int
   }
 });
 
-test("sent: a run has left whole once its turn's flush wrote it all, not before, and not while a large one is still in the socket", async () => {
+test("sent: a run has left whole once its turn's flush wrote it all and it fits one read of Redis, not before, and not while a large one is still in the socket", async () => {
   const client = new Redis(server.url);
   coalesceWrites(client);
   const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -114,11 +114,20 @@ test("sent: a run has left whole once its turn's flush wrote it all, not before,
     expect(batch.sent()).toBe(true);
     await small;
 
+    // Taken by the kernel at once, but longer than Redis reads at a time.
+    const longer = batch.run(["sent:4"], ["z".repeat(20_000)]);
+    await nextTurn();
+    expect(batch.sent()).toBe(false);
+    await longer;
+    const after = batch.run(["sent:5"], ["y"]);
+    await nextTurn();
+    expect(batch.sent()).toBe(true);
+    await after;
+
     const large = batch.run(["sent:3"], [Buffer.alloc(64 * 1024 * 1024, 1)]);
     await nextTurn();
     expect(batch.sent()).toBe(false); // more than the kernel takes at once
     await large;
-    expect(batch.sent()).toBe(true);
     expect(await client.strlen("sent:3")).toBe(64 * 1024 * 1024);
   } finally {
     client.disconnect();

@@ -26,6 +26,12 @@ export function fieldArgs(fields: Readonly<Record<string, ScriptArg>>): ScriptAr
 /** The most runs sent in one script: Redis serves nothing else while a script runs. */
 const MAX_RUNS = 64;
 
+/**
+ * What Redis reads of a connection at a time (its query buffer's read size). A longer command is
+ * read over several turns of Redis' loop, between which it serves other connections.
+ */
+const ONE_READ_BYTES = 16 * 1024;
+
 interface Run {
   keys: readonly string[];
   args: readonly ScriptArg[];
@@ -55,6 +61,8 @@ export class ScriptBatch {
    * and sent again as `EVAL`, a round trip later. A new connection may be to a restarted server.
    */
   #known = false;
+  /** Bytes of the largest script call of the last flush. */
+  #lastBytes = 0;
 
   constructor(redis: ScriptClient, name: string, lua: string, prelude = "") {
     this.#redis = redis;
@@ -68,15 +76,18 @@ export class ScriptBatch {
   /**
    * Whether the runs asked for so far have left for Redis whole: none waits for the turn's end,
    * the client sends to its socket (not to an offline queue), the socket has handed every byte to
-   * the kernel, and the script will not come back `NOSCRIPT`. Then whatever reaches Redis later,
-   * on any connection, is served after them. A large run, or a busy socket, may still be partly
-   * in the socket's buffer after its flush.
+   * the kernel, each script call of the last flush fits in one of Redis' reads, and the script
+   * will not come back `NOSCRIPT`. Then whatever reaches Redis later, on any connection, is
+   * served after them. A longer call is read over several turns of Redis' loop, and a request
+   * on another connection can be served in between (a receiver fetching a 400 KB result on its
+   * callback found it not yet stored).
    */
   sent(): boolean {
     const socket = this.#redis.stream as { writableLength?: number } | undefined;
     return (
       this.#queued.length === 0 &&
       this.#known &&
+      this.#lastBytes <= ONE_READ_BYTES &&
       (this.#redis.status === undefined || this.#redis.status === "ready") &&
       socket?.writableLength === 0
     );
@@ -94,6 +105,7 @@ export class ScriptBatch {
   #flush(): void {
     const runs = this.#queued;
     this.#queued = [];
+    this.#lastBytes = 0;
     for (let i = 0; i < runs.length; i += MAX_RUNS) this.#send(runs.slice(i, i + MAX_RUNS));
     // This runs at the turn's end, where a coalesced connection's writes would wait a turn more.
     flushWrites(this.#redis.stream);
@@ -102,10 +114,17 @@ export class ScriptBatch {
   #send(runs: Run[]): void {
     const keys: ScriptArg[] = [];
     const args: ScriptArg[] = [runs.length];
+    // The command's length on the wire, near enough: each argument and its framing.
+    let bytes = 64;
     for (const r of runs) {
       keys.push(...r.keys);
       args.push(r.keys.length, r.args.length, ...r.args);
+      for (const k of r.keys) bytes += Buffer.byteLength(k) + 16;
+      for (const a of r.args) {
+        bytes += (typeof a === "number" ? 20 : Buffer.byteLength(a)) + 16;
+      }
     }
+    if (bytes > this.#lastBytes) this.#lastBytes = bytes;
     const command = (this.#redis as unknown as Record<string, BatchCommand>)[this.#command];
     if (!command) {
       for (const r of runs) r.reject(new Error(`${this.#command} is not defined on this client`));
