@@ -1,7 +1,7 @@
 // Gateway CPU per accepted call of two variants measured at the same time: both take async calls
 // for the same function from their own load generator, side by side, so whatever the machine does
 // meanwhile weighs on both alike. A variant is a checkout (its own node_modules), Node flags and
-// extra environment; A defaults to this checkout.
+// extra environment (./ab.ts); A defaults to this checkout.
 //   node --import tsx --conditions=@ferry/source loadtests/bench/src/tools/gateway-ab.ts \
 //     [seconds] [--rounds N] [--a DIR] [--b DIR] [--a-node "FLAGS"] [--b-node "FLAGS"] \
 //     [--a-env "K=V …"] [--b-env "K=V …"]
@@ -10,28 +10,13 @@ import { resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import autocannon from "autocannon";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { REPO_ROOT, startAll } from "@ferry/testkit";
+import { startAll } from "@ferry/testkit";
 import { cpuMicros, startTarget, type Target } from "../procs.js";
 import { startToolStack } from "../scenarios/ferry.js";
+import { abArgs } from "./ab.js";
 
-const argv = process.argv.slice(2);
-const option = (name: string, fallback: string): string => {
-  const at = argv.indexOf(name);
-  return at >= 0 ? (argv.splice(at, 2)[1] ?? fallback) : fallback;
-};
-const rounds = Number(option("--rounds", "3"));
-const variants = (["a", "b"] as const).map((v) => ({
-  name: v.toUpperCase(),
-  dir: resolve(option(`--${v}`, REPO_ROOT)),
-  nodeArgs: option(`--${v}-node`, "").split(" ").filter(Boolean),
-  env: Object.fromEntries(
-    option(`--${v}-env`, "")
-      .split(" ")
-      .filter(Boolean)
-      .map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
-  ) as Record<string, string>,
-}));
-const seconds = Number(argv[0] ?? 10);
+const { rounds, variants, positional } = abArgs(process.argv.slice(2));
+const seconds = Number(positional[0] ?? 10);
 
 const stack = await startToolStack();
 const { ferry, nc } = stack;

@@ -1,29 +1,21 @@
 // Worker CPU per call of two variants measured at the same time: both drain the same backlog as
 // competing consumers, so whatever the machine does meanwhile (a noisy VM's figures drift by 20 %
-// within minutes) weighs on both alike. A variant is a checkout (its own node_modules) and Node
-// flags; A defaults to this checkout.
+// within minutes) weighs on both alike. A variant is a checkout (its own node_modules), Node
+// flags and extra environment (./ab.ts); A defaults to this checkout.
 //   node --import tsx --conditions=@ferry/source loadtests/bench/src/tools/worker-ab.ts \
-//     [calls] [--rounds N] [--a DIR] [--b DIR] [--a-node "FLAGS"] [--b-node "FLAGS"]
+//     [calls] [--rounds N] [--a DIR] [--b DIR] [--a-node "FLAGS"] [--b-node "FLAGS"] \
+//     [--a-env "K=V …"] [--b-env "K=V …"]
 // e.g. B = the previous commit: git worktree add ../base HEAD~1 && cp -a node_modules ../base/
 import { resolve } from "node:path";
 import autocannon from "autocannon";
-import { REPO_ROOT, startAll } from "@ferry/testkit";
+import { startAll } from "@ferry/testkit";
 import { cpuMicros, startTarget, type Target } from "../procs.js";
 import { startToolStack } from "../scenarios/ferry.js";
+import { abArgs } from "./ab.js";
 import { drain, resetSink } from "../sink.js";
 
-const argv = process.argv.slice(2);
-const option = (name: string, fallback: string): string => {
-  const at = argv.indexOf(name);
-  return at >= 0 ? (argv.splice(at, 2)[1] ?? fallback) : fallback;
-};
-const rounds = Number(option("--rounds", "3"));
-const variants = (["a", "b"] as const).map((v) => ({
-  name: v.toUpperCase(),
-  dir: resolve(option(`--${v}`, REPO_ROOT)),
-  nodeArgs: option(`--${v}-node`, "").split(" ").filter(Boolean),
-}));
-const calls = Number(argv[0] ?? 20000);
+const { rounds, variants, positional } = abArgs(process.argv.slice(2));
+const calls = Number(positional[0] ?? 20000);
 
 /** Calls a worker finished so far, from its metrics. */
 async function processed(worker: Target): Promise<number> {
@@ -53,7 +45,7 @@ for (let round = 1; round <= rounds; round++) {
     variants.map((v) =>
       startTarget(
         resolve(v.dir, "services/queue-worker/src/main.ts"),
-        { ...ferry.common, MAX_INFLIGHT: "256" },
+        { ...ferry.common, MAX_INFLIGHT: "256", ...v.env },
         { path: "/readyz" },
         "HEALTH_PORT",
         v.nodeArgs,
