@@ -11,7 +11,7 @@ import { Streams, decodeEvent, eventSubject } from "@ferry/contracts";
 import { startConnector, type Connector, type Source } from "@ferry/connector-sdk";
 import { connectNats, fromMsgHdrs, provisionStreams, type NatsConnection } from "@ferry/jetstream";
 import { createLogger } from "@ferry/runtime";
-import { startNats, startS3rver, type ServerHandle } from "@ferry/testkit";
+import { startAll, startNats, startS3rver, type ServerHandle } from "@ferry/testkit";
 import { PollMode, S3File, createS3Source, pollOnce, type S3Source } from "../src/index.js";
 
 const TOPIC = "s3.polled";
@@ -26,7 +26,7 @@ let running: { source: S3Source; connector: Connector } | undefined;
 let seqSeen = 0;
 
 beforeAll(async () => {
-  [nats, s3rver] = await Promise.all([startNats(), startS3rver([BUCKET])]);
+  [nats, s3rver] = await startAll([startNats(), startS3rver([BUCKET])]);
   nc = await connectNats({ servers: nats.url, name: "test", logger });
   await provisionStreams(await jetstreamManager(nc));
   const cfg: S3ClientConfig = {

@@ -7,7 +7,13 @@ import { Streams, decodeEvent, eventSubject, type CloudEvent } from "@ferry/cont
 import { startConnector, type Connector } from "@ferry/connector-sdk";
 import { connectNats, fromMsgHdrs, provisionStreams, type NatsConnection } from "@ferry/jetstream";
 import { createLogger } from "@ferry/runtime";
-import { startHttpSink, startNats, type HttpSink, type ServerHandle } from "@ferry/testkit";
+import {
+  startAll,
+  startHttpSink,
+  startNats,
+  type HttpSink,
+  type ServerHandle,
+} from "@ferry/testkit";
 import { S3File, createS3Source, type S3Source } from "../src/index.js";
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
@@ -21,7 +27,7 @@ let connector: Connector;
 let base: string;
 
 beforeAll(async () => {
-  [nats, sink] = await Promise.all([startNats(), startHttpSink()]);
+  [nats, sink] = await startAll([startNats(), startHttpSink()]);
   nc = await connectNats({ servers: nats.url, name: "test", logger });
   await provisionStreams(await jetstreamManager(nc));
   const config = S3File.parse({

@@ -7,7 +7,13 @@ import { Webhook as SvixWebhook } from "svix";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { CALLBACK_BACKOFF_TYPE, CALLBACK_QUEUE, callKey, type CallbackJob } from "@ferry/contracts";
 import { createAddressPolicy, createLogger } from "@ferry/runtime";
-import { startHttpSink, startRedis, type HttpSink, type ServerHandle } from "@ferry/testkit";
+import {
+  startAll,
+  startHttpSink,
+  startRedis,
+  type HttpSink,
+  type ServerHandle,
+} from "@ferry/testkit";
 import { createCallbackWorker, createSigner, type CallbackWorker } from "../src/index.js";
 
 const OLD_SECRET = `whsec_${randomBytes(32).toString("base64")}`;
@@ -37,7 +43,7 @@ function startWorker(allowlist: string[]): void {
 }
 
 beforeAll(async () => {
-  [redis, sink] = await Promise.all([startRedis(), startHttpSink()]);
+  [redis, sink] = await startAll([startRedis(), startHttpSink()]);
   client = new Redis(redis.url, { maxRetriesPerRequest: null });
   queue = new Queue<CallbackJob>(CALLBACK_QUEUE, { connection: client });
   startWorker(["127.0.0.1"]);

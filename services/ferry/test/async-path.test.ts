@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createLogger } from "@ferry/runtime";
 import {
+  startAll,
   startHttpSink,
   startNats,
   startRedis,
@@ -23,7 +24,7 @@ let dir: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "ferry-async-"));
-  [nats, redis, sink] = await Promise.all([startNats(), startRedis(), startHttpSink()]);
+  [nats, redis, sink] = await startAll([startNats(), startRedis(), startHttpSink()]);
   const spec = recorderSpec("recorder", join(dir, "runs.log"));
   replica = await startReplica(spec, FIXTURES, logger);
   stack = await startStack({

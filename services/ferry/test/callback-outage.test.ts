@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createLogger } from "@ferry/runtime";
 import {
+  startAll,
   startHttpSink,
   startNats,
   startRedis,
@@ -29,7 +30,7 @@ let dir: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "ferry-outage-"));
-  [nats, redis] = await Promise.all([startNats(), startRedis()]);
+  [nats, redis] = await startAll([startNats(), startRedis()]);
   const spec = recorderSpec("rec", join(dir, "runs.log"));
   replica = await startReplica(spec, FIXTURES, logger);
   stack = await startStack({

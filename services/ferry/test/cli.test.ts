@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createLogger } from "@ferry/runtime";
 import {
+  startAll,
   startHttpSink,
   startNats,
   startRedis,
@@ -22,7 +23,7 @@ let dir: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "ferry-cli-"));
-  [nats, redis, sink] = await Promise.all([startNats(), startRedis(), startHttpSink()]);
+  [nats, redis, sink] = await startAll([startNats(), startRedis(), startHttpSink()]);
   stack = await startStack({
     natsUrl: nats.url,
     redisUrl: redis.url,

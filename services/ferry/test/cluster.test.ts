@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { FUNCTIONS_BUCKET, Streams } from "@ferry/contracts";
 import { createLogger } from "@ferry/runtime";
 import {
+  startAll,
   startHttpSink,
   startNatsCluster,
   startRedis,
@@ -29,7 +30,7 @@ let dir: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "ferry-cluster-"));
-  [cluster, redis, sink] = await Promise.all([startNatsCluster(3), startRedis(), startHttpSink()]);
+  [cluster, redis, sink] = await startAll([startNatsCluster(3), startRedis(), startHttpSink()]);
   const spec = recorderSpec("recorder", join(dir, "runs.log"));
   replica = await startReplica(spec, FIXTURES, logger);
   stack = await startStack({

@@ -4,6 +4,7 @@ import { FunctionSpec } from "@ferry/contracts";
 import { startConnector, type Source } from "@ferry/connector-sdk";
 import { createLogger } from "@ferry/runtime";
 import {
+  startAll,
   startHttpSink,
   startNats,
   startRedis,
@@ -23,7 +24,7 @@ let sink: HttpSink;
 let stack: Stack;
 
 beforeAll(async () => {
-  [nats, redis, sink] = await Promise.all([startNats(), startRedis(), startHttpSink()]);
+  [nats, redis, sink] = await startAll([startNats(), startRedis(), startHttpSink()]);
   sink.respondWith((r) => {
     if (r.url.startsWith("/bad")) return { status: 400, body: "no" };
     if (r.url.startsWith("/flaky") && r.headers["x-ferry-attempt"] === "1") {

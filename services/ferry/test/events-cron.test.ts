@@ -7,6 +7,7 @@ import { Streams, eventSubject } from "@ferry/contracts";
 import { createRouter, type Router } from "@ferry/router";
 import { createLogger, freePort } from "@ferry/runtime";
 import {
+  startAll,
   spawnTs,
   startHttpSink,
   startNats,
@@ -38,7 +39,7 @@ schedules:
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "ferry-cron-"));
-  [nats, redis, sink] = await Promise.all([startNats(), startRedis(), startHttpSink()]);
+  [nats, redis, sink] = await startAll([startNats(), startRedis(), startHttpSink()]);
   stack = await startStack({ natsUrl: nats.url, redisUrl: redis.url, logger, port: 0 });
   await stack.registry.put({
     name: "on-tick",

@@ -4,6 +4,7 @@ import { ROUTER_CONSUMER, createRouter } from "@ferry/router";
 import { Streams, type FunctionSpecInput } from "@ferry/contracts";
 import { createLogger, freePort } from "@ferry/runtime";
 import {
+  startAll,
   spawnTs,
   startHttpSink,
   startNats,
@@ -54,7 +55,7 @@ function spawnRouter(healthPort: number): TsProcess {
 }
 
 beforeAll(async () => {
-  [nats, redis, sink] = await Promise.all([startNats(), startRedis(), startHttpSink()]);
+  [nats, redis, sink] = await startAll([startNats(), startRedis(), startHttpSink()]);
   stack = await startStack({ natsUrl: nats.url, redisUrl: redis.url, logger, port: 0 });
   await stack.registry.put(sinkFunction("fn-a", ["orders.*"]));
   await stack.registry.put(sinkFunction("fn-b", ["orders.created"]));

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createLogger, freePort } from "@ferry/runtime";
 import {
+  startAll,
   REPO_ROOT,
   startHttpSink,
   startNats,
@@ -22,7 +23,7 @@ let running: Up | undefined;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "ferry-up-s3-"));
-  [nats, redis, sink] = await Promise.all([startNats(), startRedis(), startHttpSink()]);
+  [nats, redis, sink] = await startAll([startNats(), startRedis(), startHttpSink()]);
 });
 
 afterAll(async () => {

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createLogger, freePort } from "@ferry/runtime";
 import {
+  startAll,
   startHttpSink,
   startNats,
   startRedis,
@@ -21,7 +22,7 @@ let running: Up | undefined;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "ferry-up-events-"));
-  [nats, redis, sink] = await Promise.all([startNats(), startRedis(), startHttpSink()]);
+  [nats, redis, sink] = await startAll([startNats(), startRedis(), startHttpSink()]);
 });
 
 afterAll(async () => {

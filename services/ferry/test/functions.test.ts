@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { FunctionSpec, type FunctionSpecInput } from "@ferry/contracts";
 import { createLogger } from "@ferry/runtime";
 import {
+  startAll,
   startHttpSink,
   startNats,
   startRedis,
@@ -23,7 +24,7 @@ let dir: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "ferry-functions-"));
-  [nats, redis, sink] = await Promise.all([startNats(), startRedis(), startHttpSink()]);
+  [nats, redis, sink] = await startAll([startNats(), startRedis(), startHttpSink()]);
   stack = await startStack({
     natsUrl: nats.url,
     redisUrl: redis.url,

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { FunctionSpec } from "@ferry/contracts";
 import { createLogger } from "@ferry/runtime";
-import { startNats, startRedis, type ServerHandle } from "@ferry/testkit";
+import { startAll, startNats, startRedis, type ServerHandle } from "@ferry/testkit";
 import { startStack, type Stack } from "../src/index.js";
 import { eventually, lastInvokeSeq } from "./helpers.js";
 import { httpRequest as req, rawRequest, type RawResponse } from "./raw-http.js";
@@ -17,7 +17,7 @@ let stack: Stack;
 let port: number;
 
 beforeAll(async () => {
-  [nats, redis] = await Promise.all([startNats(), startRedis()]);
+  [nats, redis] = await startAll([startNats(), startRedis()]);
   stack = await startStack({
     natsUrl: nats.url,
     redisUrl: redis.url,

@@ -8,6 +8,7 @@ import { createRouterMetrics } from "@ferry/router";
 import { createLogger, createRegistry } from "@ferry/runtime";
 import { createWatchdog, loadConfig } from "@ferry/watchdog";
 import {
+  startAll,
   startHttpSink,
   startNats,
   startRedis,
@@ -36,7 +37,7 @@ let replica: Replica;
 let stack: Stack;
 
 beforeAll(async () => {
-  [nats, redis, sink] = await Promise.all([startNats(), startRedis(), startHttpSink()]);
+  [nats, redis, sink] = await startAll([startNats(), startRedis(), startHttpSink()]);
   const echo = FunctionSpec.parse({
     name: "trace-echo",
     watchdog: { fprocess: "node trace-echo.js", mode: "http" },

@@ -3,6 +3,7 @@ import { FunctionSpec } from "@ferry/contracts";
 import { connectNats, openFunctionRegistry, type NatsConnection } from "@ferry/jetstream";
 import { createLogger, freePort } from "@ferry/runtime";
 import {
+  startAll,
   spawnTs,
   startHttpSink,
   startNats,
@@ -23,7 +24,7 @@ let gateway: TsProcess;
 let url: string;
 
 beforeAll(async () => {
-  [nats, redis, collector] = await Promise.all([startNats(), startRedis(), startHttpSink()]);
+  [nats, redis, collector] = await startAll([startNats(), startRedis(), startHttpSink()]);
   const port = await freePort();
   url = `http://127.0.0.1:${port}`;
   gateway = spawnTs("services/gateway/src/main.ts", {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Streams, callKey, invokeSubject, queueConsumerName } from "@ferry/contracts";
 import { createLogger } from "@ferry/runtime";
 import {
+  startAll,
   spawnTs,
   startHttpSink,
   startNats,
@@ -35,7 +36,7 @@ const workers: TsProcess[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "ferry-redeliver-"));
-  [nats, redis, sink] = await Promise.all([startNats(), startRedis(), startHttpSink()]);
+  [nats, redis, sink] = await startAll([startNats(), startRedis(), startHttpSink()]);
   replica = await startReplica(recorderSpec("slow", join(dir, "runs.log")), FIXTURES, logger);
 });
 

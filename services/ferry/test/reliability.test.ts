@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { callKey, type FunctionSpec } from "@ferry/contracts";
 import { createLogger, sleep } from "@ferry/runtime";
 import {
+  startAll,
   spawnTs,
   startHttpSink,
   startNats,
@@ -44,7 +45,7 @@ const specs = (url: string): FunctionSpec[] => [
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "ferry-reliability-"));
-  [nats, redis, sink] = await Promise.all([startNats(), startRedis(), startHttpSink()]);
+  [nats, redis, sink] = await startAll([startNats(), startRedis(), startHttpSink()]);
   client = new Redis(redis.url);
   replica = await startReplica(
     {

@@ -4,7 +4,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { FunctionSpec, Streams } from "@ferry/contracts";
 import { REDACTED_PATHS } from "@ferry/runtime";
-import { startNats, startRedis, type ServerHandle } from "@ferry/testkit";
+import { startAll, startNats, startRedis, type ServerHandle } from "@ferry/testkit";
 import { eventually } from "./helpers.js";
 import { CliError, program, startStack, type Io, type Stack } from "../src/index.js";
 
@@ -30,7 +30,7 @@ const spec = (name: string, extra: Record<string, unknown> = {}): FunctionSpec =
   FunctionSpec.parse({ name, url: "http://127.0.0.1:9/", ...extra });
 
 beforeAll(async () => {
-  [nats, redis] = await Promise.all([startNats(), startRedis()]);
+  [nats, redis] = await startAll([startNats(), startRedis()]);
   stack = await startStack({
     natsUrl: nats.url,
     redisUrl: redis.url,

@@ -2,7 +2,7 @@ import { createServer, connect, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { FunctionSpec } from "@ferry/contracts";
 import { createLogger } from "@ferry/runtime";
-import { startNats, startRedis, type ServerHandle } from "@ferry/testkit";
+import { startAll, startNats, startRedis, type ServerHandle } from "@ferry/testkit";
 import { startStack, type Stack } from "../src/index.js";
 import { eventually, lastInvokeSeq } from "./helpers.js";
 
@@ -26,7 +26,7 @@ const start = (perClient?: { max: number; windowMs: number }): Promise<Stack> =>
   });
 
 beforeAll(async () => {
-  [nats, redis] = await Promise.all([startNats(), startRedis()]);
+  [nats, redis] = await startAll([startNats(), startRedis()]);
   a = await start({ max: 8, windowMs: 60_000 });
   b = await start({ max: 8, windowMs: 60_000 });
   const put = (raw: unknown): Promise<unknown> => a.registry.put(FunctionSpec.parse(raw));

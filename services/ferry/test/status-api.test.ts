@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { BODIES_BUCKET, Streams } from "@ferry/contracts";
 import { createLogger } from "@ferry/runtime";
 import {
+  startAll,
   startHttpSink,
   startNats,
   startRedis,
@@ -30,7 +31,7 @@ let gone = true;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "ferry-status-"));
-  [nats, redis, sink] = await Promise.all([startNats(), startRedis(), startHttpSink()]);
+  [nats, redis, sink] = await startAll([startNats(), startRedis(), startHttpSink()]);
   sink.respondWith((r) => ({ status: r.url === "/gone" && gone ? 410 : 200 }));
   const log = join(dir, "runs.log");
   const specs = [

@@ -6,6 +6,7 @@ import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { FunctionSpec } from "@ferry/contracts";
 import { createLogger } from "@ferry/runtime";
 import {
+  startAll,
   startHttpSink,
   startNats,
   startRedis,
@@ -29,7 +30,7 @@ let stack: Stack;
 
 beforeAll(async () => {
   provider.register();
-  [nats, redis, sink] = await Promise.all([startNats(), startRedis(), startHttpSink()]);
+  [nats, redis, sink] = await startAll([startNats(), startRedis(), startHttpSink()]);
   const spec = FunctionSpec.parse({
     name: "trace-echo",
     watchdog: { fprocess: "node trace-echo.js", mode: "http" },

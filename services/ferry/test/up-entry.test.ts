@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { freePort } from "@ferry/runtime";
 import {
+  startAll,
   spawnTs,
   startHttpSink,
   startNats,
@@ -23,7 +24,7 @@ let ferry: TsProcess | undefined;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "ferry-up-entry-"));
-  [nats, redis, sink] = await Promise.all([startNats(), startRedis(), startHttpSink()]);
+  [nats, redis, sink] = await startAll([startNats(), startRedis(), startHttpSink()]);
 });
 
 afterAll(async () => {
