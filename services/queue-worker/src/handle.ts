@@ -359,10 +359,10 @@ async function finish(call: Call, deps: CallDeps, out: FinalOutcome): Promise<vo
     // The attempt waits for the outcome's write to be sent, not answered: the write joined the
     // batch that this turn's end sends, and an immediate queued after that runs after it. So a
     // receiver that looks the call up on its callback finds the outcome, and the write's round
-    // trip is off the call's path. When the write did not leave whole (a large result still in
-    // the socket's buffer, Redis away), the attempt waits for its answer. The call is settled
-    // only once both are done and the attempt is recorded: a worker that dies before that runs
-    // it again, as it did between the two.
+    // trip is off the call's path. When the write may not be served before a later lookup (a
+    // batch longer than one of Redis' reads, Redis away), the attempt waits for its answer. The
+    // call is settled only once both are done and the attempt is recorded: a worker that dies
+    // before that runs it again, as it did between the two.
     await new Promise<void>((resolve) => setImmediate(resolve));
     if (!deps.recorder.outcomeSent()) await stored;
     const [attempted] = await Promise.all([first.attempt(inv, out), stored]);

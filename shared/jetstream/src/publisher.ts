@@ -53,8 +53,8 @@ interface Pending {
  * JetStream publishes with acks, over one reply subscription for all of them. nats.js's
  * `js.publish` makes each one a request: a reply token, a promise and a timer of its own, and two
  * Error objects with stack traces, one of them built on every success (the request is cancelled
- * after it resolved). On the gateway that was a tenth of the CPU of a 202. Here a publish is one
- * map entry; one timer sweeps for the acks that are late.
+ * after it resolved). On the gateway that was a sixth of the CPU of a 202 (137 against 111 µs
+ * here). Here a publish is one map entry; one timer sweeps for the acks that are late.
  *
  * What is not answered within its timeout fails with a {@link PublishError} `timeout`; it may have
  * been stored all the same, as with any lost ack. A publish to a subject no stream listens on fails
