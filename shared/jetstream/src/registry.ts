@@ -9,8 +9,16 @@ export interface FunctionRegistry {
   get(name: string): FunctionSpec | undefined;
   /** Every registered function. */
   list(): FunctionSpec[];
-  /** Stores a spec (create or replace); every watching service sees it shortly after. */
+  /**
+   * Stores a spec (create or replace); every watching service sees it shortly after, this one's
+   * {@link get} at once.
+   */
   put(spec: FunctionSpecInput): Promise<void>;
+  /**
+   * Stores a spec only if no function has its name, atomically (two creates of one name: one
+   * wins). False when a function has it.
+   */
+  create(spec: FunctionSpecInput): Promise<boolean>;
   /** Removes a function. */
   remove(name: string): Promise<void>;
   /** Calls `fn` after every change seen by the watcher. Returns an unsubscribe function. */
@@ -37,7 +45,18 @@ export async function openFunctionRegistry(
     replicas: opts.replicas ?? 1,
   });
   const specs = new Map<string, FunctionSpec>();
+  /** The KV revision each name's entry in `specs` is at. */
+  const revisions = new Map<string, number>();
   const listeners = new Set<(name: string, spec: FunctionSpec | undefined) => void>();
+  // A change this process wrote is applied when its write returns, and again by the watcher
+  // shortly after: the second time (or an older one, arriving late) changes nothing.
+  const apply = (name: string, spec: FunctionSpec | undefined, revision: number): void => {
+    if (revision <= (revisions.get(name) ?? 0)) return;
+    revisions.set(name, revision);
+    if (spec) specs.set(name, spec);
+    else specs.delete(name);
+    for (const fn of listeners) fn(name, spec);
+  };
   const watcher = await kv.watch();
   let loaded: () => void = () => {};
   const initial = new Promise<void>((resolve) => (loaded = resolve));
@@ -46,9 +65,7 @@ export async function openFunctionRegistry(
   void (async () => {
     for await (const entry of watcher) {
       const spec = entry.operation === "PUT" ? decode(entry.value, entry.key, log) : undefined;
-      if (spec) specs.set(entry.key, spec);
-      else specs.delete(entry.key);
-      for (const fn of listeners) fn(entry.key, spec);
+      apply(entry.key, spec, entry.revision);
       if (!entry.isUpdate && (entry.delta ?? 0) === 0) loaded();
       if (entry.isUpdate) loaded();
     }
@@ -62,7 +79,18 @@ export async function openFunctionRegistry(
     // Validated and completed with defaults here, so every reader sees a whole spec.
     put: async (spec) => {
       const whole = FunctionSpec.parse(spec);
-      await kv.put(whole.name, JSON.stringify(whole));
+      apply(whole.name, whole, await kv.put(whole.name, JSON.stringify(whole)));
+    },
+    create: async (spec) => {
+      const whole = FunctionSpec.parse(spec);
+      try {
+        apply(whole.name, whole, await kv.create(whole.name, JSON.stringify(whole)));
+        return true;
+      } catch (err) {
+        // JetStream's "wrong last sequence": the name has an entry already.
+        if ((err as { code?: number }).code === 10071) return false;
+        throw err;
+      }
     },
     remove: async (name) => void (await kv.delete(name)),
     onChange(fn) {

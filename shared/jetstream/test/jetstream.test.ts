@@ -75,4 +75,37 @@ describe("jetstream", () => {
     await Promise.all([a.close(), b.close(), c.close()]);
     await nc2.close();
   });
+
+  test("registry - creates of one name from two connections at once: one wins; a writer reads its own write at once", async () => {
+    const nc2 = await connectNats({ servers: nats.url, name: "test3", logger });
+    const [a, b] = await Promise.all([
+      openFunctionRegistry(nc, { logger }),
+      openFunctionRegistry(nc2, { logger }),
+    ]);
+    const spec = (url: string) => ({ name: "once", url });
+    const changes: string[] = [];
+    a.onChange((name, s) => changes.push(`${name}:${s?.url ?? "gone"}`));
+    const results = await Promise.all([
+      a.create(spec("http://127.0.0.1:1/")),
+      b.create(spec("http://127.0.0.1:2/")),
+    ]);
+    expect(results.filter(Boolean)).toHaveLength(1);
+    const winner = results[0] ? "http://127.0.0.1:1/" : "http://127.0.0.1:2/";
+    // Once the function exists, a create fails however fresh the caller's view.
+    expect(await a.create(spec("http://127.0.0.1:3/"))).toBe(false);
+    // The winner's registry has it as soon as its create returned; a put is read back at once.
+    const writer = results[0] ? a : b;
+    expect(writer.get("once")?.url).toBe(winner);
+    await a.put(spec("http://127.0.0.1:4/"));
+    expect(a.get("once")?.url).toBe("http://127.0.0.1:4/");
+    // The watcher's copies of those writes change nothing more: each change was seen once.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(changes).toEqual([`once:${winner}`, "once:http://127.0.0.1:4/"]);
+    await a.remove("once");
+    await new Promise((r) => setTimeout(r, 200));
+    // A removed name can be created again.
+    expect(await b.create(spec("http://127.0.0.1:5/"))).toBe(true);
+    await Promise.all([a.close(), b.close()]);
+    await nc2.close();
+  });
 });

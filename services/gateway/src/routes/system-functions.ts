@@ -34,10 +34,9 @@ export function systemFunctionsRoutes(app: FastifyInstance, opts: SystemFunction
   });
   app.post("/system/functions", async (req, reply) => {
     const spec = parseSpec(req.body);
-    if (registry.get(spec.name)) {
+    if (registry.get(spec.name) || !(await registry.create(spec))) {
       throw new FerryError("Conflict", `function "${spec.name}" exists; use PUT to replace it`);
     }
-    await registry.put(spec);
     return reply.code(201).send(spec);
   });
   const replace = async (
